@@ -1,0 +1,1 @@
+"""The calibration CLI and its algorithms (imported as ``edgebind.calibration``)."""

@@ -1,0 +1,1 @@
+"""Host side of the microcontroller link (imported as ``edgebind.firmware_bridge``)."""
