@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`. Each works on a fresh clone:
+# it creates .venv, installs the CPU build of torch first (a bare `torch` pulls a multi-GB CUDA
+# build), then the package with the extras the job needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+TORCH  ?= torch==2.13.0
+
+.PHONY: venv demo test firmware clean help
+
+help:
+	@echo "make demo   set up .venv and run the EdgeBind quick start"
+	@echo "make test   set up .venv, build the firmware tests, run the whole test suite"
+	@echo "make clean  remove .venv and build outputs"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e ".[train,export,dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+firmware:
+	$(MAKE) -C firmware_bridge/firmware
+
+demo: venv
+	$(VENV)/bin/edgebind quickstart
+
+test: venv firmware
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
+	-$(MAKE) -C firmware_bridge/firmware clean

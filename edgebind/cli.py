@@ -1,0 +1,49 @@
+"""The ``edgebind`` command. Each subcommand lives in its own module and is imported lazily, so
+``edgebind --help`` is fast and device-side subcommands never import torch."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). The module provides ``add_arguments(parser)`` and ``run(args)``.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "quickstart": ("edgebind.quickstart",
+                   "embed sample inputs of every modality and print cross-modal similarities"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgebind",
+        description="EdgeBind: ImageBind-compatible embeddings and zero-shot event detection "
+                    "for edge devices.",
+    )
+    from edgebind import __version__
+    parser.add_argument("--version", action="version", version=f"edgebind {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        # Expected user errors get one clear line, not a traceback.
+        print(f"edgebind {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
