@@ -10,6 +10,8 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("edgebind.quickstart",
                    "embed sample inputs of every modality and print cross-modal similarities"),
+    "export": ("edgebind.export.cli",
+               "export towers to a bundle: ONNX FP32/FP16/INT8, TensorRT engines, manifest"),
 }
 
 

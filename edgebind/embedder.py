@@ -1,0 +1,151 @@
+"""``Embedder``: raw inputs of any modality in, numpy embeddings out.
+
+Two engines behind one API: the torch towers of ``edgebind.models`` (workstation; a preset or a
+checkpoint such as ``imagebind_huge.pth``) or an exported bundle (device; no torch). Either way
+preprocessing is ``edgebind.preprocess`` with the parameters the bundle/model carries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from edgebind import preprocess as pp
+from edgebind.modality import MODALITIES
+from edgebind.preprocess import PreprocessConfig
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A waveform with its rate; ``layout`` as in ``edgebind.preprocess.audio``."""
+
+    waveform: np.ndarray
+    rate: int
+    layout: str = "channels_first"
+
+
+@dataclass(frozen=True)
+class Imu:
+    """N×6 rows (ax ay az m/s², gx gy gz rad/s) with int64 nanosecond timestamps."""
+
+    samples: np.ndarray
+    timestamps_ns: np.ndarray
+
+
+def _as_list(x: Any) -> list:
+    if isinstance(x, (list, tuple)) and not (isinstance(x, tuple) and len(x) == 2
+                                             and isinstance(x[1], (int, np.integer))):
+        return list(x)
+    return [x]
+
+
+class Embedder:
+    """Embed raw inputs. ``Embedder("tiny")``, ``Embedder("imagebind_huge.pth")`` or
+    ``Embedder.from_bundle("bundles/small")``.
+
+    >>> e = Embedder("tiny")                                   # doctest: +SKIP
+    >>> out = e.embed(text=["a dog barking"], vision=["dog.jpg"])  # doctest: +SKIP
+    >>> out["text"].shape                                      # doctest: +SKIP
+    (1, 128)
+    """
+
+    def __init__(self, model: Any = "tiny", *, modalities: Sequence[str] | None = None,
+                 preset: str | None = None, preprocess: PreprocessConfig | None = None,
+                 seed: int = 0, threads: int | None = None):
+        import torch
+
+        from edgebind import models
+        if threads:
+            torch.set_num_threads(threads)
+        if isinstance(model, models.ImageBindModel):
+            self._model = model.eval()
+        elif isinstance(model, str) and model in models.PRESETS:
+            torch.manual_seed(seed)
+            self._model = models.build(model, modalities)
+        else:
+            self._model = models.load_checkpoint(model, config=preset, modalities=modalities)
+        self._torch = torch
+        self._bundle = None
+        self.preprocess = preprocess or PreprocessConfig()
+        self.modalities: tuple[str, ...] = tuple(self._model.modalities)
+        self.embed_dim = int(self._model.embed_dim)
+
+    @classmethod
+    def from_bundle(cls, path: Any, **load_kwargs: Any) -> "Embedder":
+        """An Embedder over an exported bundle (ONNX Runtime / TensorRT; torch not needed)."""
+        from edgebind.runtime import load_bundle
+        self = cls.__new__(cls)
+        self._model = None
+        self._torch = None
+        self._bundle = load_bundle(path, **load_kwargs)
+        self.preprocess = PreprocessConfig.from_dict(self._bundle.manifest.preprocess)
+        self.modalities = tuple(self._bundle.encoders)
+        self.embed_dim = self._bundle.embed_dim
+        return self
+
+    @property
+    def space_id(self) -> str | None:
+        """The embedding-space id (bundles carry one; torch models get one at export)."""
+        return self._bundle.space_id if self._bundle is not None else None
+
+    # -- raw input -> model-ready batch ------------------------------------------------------
+    def prepare(self, modality: str, items: Any) -> np.ndarray:
+        """Preprocess raw ``items`` of one modality into a model-ready batch."""
+        cfg = self.preprocess
+        if modality == "text":
+            return pp.tokenize([items] if isinstance(items, str) else list(items))
+        if modality == "vision":
+            return pp.images(_as_list(items), params=cfg.vision)
+        out = []
+        for item in _as_list(items):
+            if modality == "audio":
+                a = item if isinstance(item, Audio) else Audio(*item)
+                out.append(pp.audio(a.waveform, a.rate, layout=a.layout, params=cfg.audio))
+            elif modality == "depth":
+                out.append(pp.depth(item, params=cfg.depth))
+            elif modality == "thermal":
+                out.append(pp.thermal(item, params=cfg.thermal))
+            elif modality == "imu":
+                s = item if isinstance(item, Imu) else Imu(*item)
+                out.append(pp.imu(s.samples, s.timestamps_ns, params=cfg.imu))
+            else:
+                raise ValueError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
+        return np.stack(out)
+
+    # -- model-ready batch -> embeddings -----------------------------------------------------
+    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:
+        if modality not in self.modalities:
+            raise ValueError(f"this embedder has no {modality!r} tower; it has {', '.join(self.modalities)}")
+        outs = []
+        for i in range(0, len(batch), batch_size):
+            chunk = batch[i:i + batch_size]
+            if self._bundle is not None:
+                outs.append(self._bundle.encoders[modality].embed(chunk))
+            else:
+                with self._torch.inference_mode():
+                    y = self._model({modality: self._torch.from_numpy(np.ascontiguousarray(chunk))})
+                outs.append(y[modality].float().numpy())
+        return np.concatenate(outs)
+
+    def embed(self, batch_size: int = 8, **inputs: Any) -> dict[str, np.ndarray]:
+        """``embed(text=[...], vision=[paths/arrays], audio=[(wave, rate)], depth=[metres],
+        thermal=[kelvin], imu=[(samples, timestamps_ns)])`` -> {modality: float32 (N, D)}.
+
+        Embeddings keep ImageBind's per-modality scale (only vision is unit norm); compare
+        them with :func:`cosine`.
+        """
+        unknown = [m for m in inputs if m not in MODALITIES]
+        if unknown:
+            raise ValueError(f"unknown modality {unknown}; expected some of {', '.join(MODALITIES)}")
+        return {m: self.embed_batch(m, self.prepare(m, items), batch_size)
+                for m, items in inputs.items() if items is not None}
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity matrix between the rows of ``a`` and ``b``."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    return (a @ b.T).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Inference backends behind ``edgebind.runtime.Encoder``. Each is imported only when used."""

@@ -1,0 +1,85 @@
+"""One interface for every inference backend: ``Encoder.embed(batch) -> float32 (N, D)``."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from edgebind.runtime.manifest import TensorSpec
+
+_DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64, "int32": np.int32}
+
+
+class InputError(ValueError):
+    """An input batch that does not fit the encoder; the message names the expected input."""
+
+
+class Encoder(ABC):
+    """A model-ready batch in, embeddings out. Subclasses implement ``_run`` for one backend."""
+
+    backend: str = "?"
+
+    def __init__(self, modality: str, precision: str, input_spec: TensorSpec,
+                 output_spec: TensorSpec, space_id: str):
+        self.modality = modality
+        self.precision = precision
+        self.input_spec = input_spec
+        self.output_spec = output_spec
+        self.space_id = space_id
+
+    @property
+    def input_shape(self) -> tuple[int | str, ...]:
+        """Input shape with the batch dimension first (a str where the size is dynamic)."""
+        return self.input_spec.shape
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(_DTYPES[self.input_spec.dtype])
+
+    @property
+    def embed_dim(self) -> int:
+        return int(self.output_spec.shape[-1])
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        """Embed a batch shaped like ``input_shape``; returns float32 (N, embed_dim)."""
+        x = self.check_input(batch)
+        y = np.asarray(self._run(x), dtype=np.float32)
+        if y.shape != (x.shape[0], self.embed_dim):
+            raise RuntimeError(f"{self}: backend returned shape {y.shape}, expected "
+                               f"({x.shape[0]}, {self.embed_dim})")
+        return y
+
+    def check_input(self, batch: np.ndarray) -> np.ndarray:
+        want = self.input_shape
+        expected = f"{self.modality} input of shape ({', '.join(map(str, want))}) and dtype " \
+                   f"{self.input_spec.dtype}"
+        if not isinstance(batch, np.ndarray):
+            raise InputError(f"expected a numpy array ({expected}), got {type(batch).__name__}")
+        if batch.dtype != self.input_dtype:
+            raise InputError(f"expected {expected}, got dtype {batch.dtype}")
+        if batch.ndim != len(want) or any(isinstance(w, int) and w != g
+                                          for w, g in zip(want, batch.shape)):
+            raise InputError(f"expected {expected}, got shape {tuple(batch.shape)}")
+        if batch.shape[0] == 0:
+            raise InputError(f"expected {expected}, got an empty batch")
+        if batch.dtype.kind == "f" and not np.isfinite(batch).all():
+            raise InputError(f"{self.modality} input contains NaN or inf values")
+        return np.ascontiguousarray(batch)
+
+    def warmup(self, batch_size: int = 1) -> None:
+        """Run once on zeros so the first real call does not pay for lazy initialisation."""
+        shape = [batch_size if isinstance(s, str) else s for s in self.input_shape]
+        x = np.zeros(shape, dtype=self.input_dtype)
+        if self.modality == "text":
+            x[:, 0], x[:, 1] = 49406, 49407   # a valid (empty) prompt: SOT, EOT
+        self._run(x)
+
+    @abstractmethod
+    def _run(self, batch: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None:
+        """Release backend resources (sessions, device memory)."""
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(modality={self.modality!r}, precision={self.precision!r}, "
+                f"space={self.space_id})")
