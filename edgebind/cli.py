@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help). The module provides ``add_arguments(parser)`` and ``run(args)``.
@@ -41,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(importlib.import_module(args._module).run(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        # Expected user errors get one clear line, not a traceback.
+    except (ValueError, OSError, RuntimeError) as exc:
+        # User errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows it).
+        if os.environ.get("EDGEBIND_DEBUG"):
+            raise
         print(f"edgebind {args.command}: error: {exc}", file=sys.stderr)
         return 1
 

@@ -30,7 +30,12 @@ def tower_module(model, modality: str):
 
 
 def example_input(modality: str, batch: int = 2, seed: int = 0) -> np.ndarray:
-    """A valid model input of the modality's reference shape (random, text: random tokens + EOT)."""
+    """Valid, varied model inputs of the modality's reference shape.
+
+    Float inputs are smooth random fields with a per-sample gain and offset, so that embeddings
+    differ between samples (plain white noise gives near-identical embeddings, which makes any
+    accuracy figure meaningless). Text: random token sequences between SOT and EOT.
+    """
     spec = INPUT_SPECS[modality]
     rng = np.random.default_rng(seed)
     if modality == "text":
@@ -41,7 +46,15 @@ def example_input(modality: str, batch: int = 2, seed: int = 0) -> np.ndarray:
             ids[i, 1:n + 1] = rng.integers(1, 49000, n)
             ids[i, n + 1] = 49407
         return ids
-    return rng.standard_normal((batch, *spec.shape)).astype(np.float32)
+    shape = (batch, *spec.shape)
+    coarse_shape = shape[:-2] + tuple(max(1, s // 16) for s in shape[-2:])
+    coarse = rng.standard_normal(coarse_shape)
+    reps = [1] * (len(shape) - 2) + [-(-s // c) for s, c in zip(shape[-2:], coarse_shape[-2:])]
+    smooth = np.kron(coarse, np.ones(reps[-2:]))[..., :shape[-2], :shape[-1]]
+    gain = rng.uniform(0.3, 1.5, (batch,) + (1,) * (len(shape) - 1))
+    offset = rng.uniform(-1.0, 1.0, (batch,) + (1,) * (len(shape) - 1))
+    x = gain * (0.7 * smooth + 0.3 * rng.standard_normal(shape)) + offset
+    return x.astype(np.float32)
 
 
 def export_onnx(model, modality: str, path: Path, opset: int = 17,

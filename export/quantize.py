@@ -28,10 +28,9 @@ def to_fp16(src: Path, dst: Path, external: bool = False) -> Path:
     from edgebind.export.onnx_export import save_model
 
     proto = onnx.load(str(src))
-    # LayerNorm and Softmax stay in FP32 islands: their reductions lose too much in FP16.
-    half = convert_float_to_float16(proto, keep_io_types=True, disable_shape_infer=True,
-                                    op_block_list=["LayerNormalization", "Softmax", "Erf", "Pow",
-                                                   "ReduceMean", "Sqrt"])
+    # ORT's CPU kernels accumulate LayerNormalization and Softmax in float32 even for FP16
+    # tensors, so the whole graph converts; blocking them leaves mismatched FP16 weights.
+    half = convert_float_to_float16(proto, keep_io_types=True, disable_shape_infer=True)
     save_model(half, dst, external=external)
     return dst
 

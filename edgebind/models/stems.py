@@ -225,11 +225,16 @@ class TextPreprocessor(nn.Module):
         dim = cfg.text_embed_dim
         self.modality = "text"
         self.pos_embed = nn.Parameter(torch.empty(1, TEXT_CONTEXT, dim))
-        nn.init.normal_(self.pos_embed, std=0.01)
-        mask = torch.full((TEXT_CONTEXT, TEXT_CONTEXT), float("-inf")).triu_(1)
+        # -inf strictly above the diagonal (causal). Made on the CPU and moved: triu_ on "meta"
+        # pulls in torch's Python meta kernels (about 1 s of imports); meta builds stay instant.
+        mask = torch.full((TEXT_CONTEXT, TEXT_CONTEXT), float("-inf"), device="cpu").triu_(1)
+        mask = mask.to(self.pos_embed.device)
         self.register_buffer("mask", mask)
-        self.token_embedding = nn.Embedding(TEXT_VOCAB, dim)
-        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        # _weight skips Embedding's own init (normal_, slow on meta; see transformer.py).
+        self.token_embedding = nn.Embedding(TEXT_VOCAB, dim, _weight=torch.empty(TEXT_VOCAB, dim))
+        if not self.pos_embed.is_meta:
+            nn.init.normal_(self.pos_embed, std=0.01)
+            nn.init.normal_(self.token_embedding.weight, std=0.02)
 
     def check(self, x: Tensor) -> bool:
         if x.ndim != 2 or x.shape[1] != TEXT_CONTEXT:

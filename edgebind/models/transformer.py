@@ -12,6 +12,9 @@ from torch import Tensor, nn
 
 LN_EPS = 1e-6  # every trunk and head LayerNorm; stems use the torch default 1e-5
 
+# Note: normal_ on "meta" tensors imports torch's Python meta kernels (~1 s); init code skips it
+# there so that meta builds (checkpoint loading) stay instant.
+
 
 class Attention(nn.Module):
     """Multi-head self-attention with a packed q/k/v projection.
@@ -40,7 +43,7 @@ class Attention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.in_proj_bias)
         nn.init.zeros_(self.out_proj.bias)
-        if self.bias_k is not None:
+        if self.bias_k is not None and not self.bias_k.is_meta:
             nn.init.xavier_normal_(self.bias_k)
             nn.init.xavier_normal_(self.bias_v)
 

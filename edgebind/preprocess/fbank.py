@@ -55,14 +55,21 @@ def frames_of(x: np.ndarray) -> np.ndarray:
 
 
 def log_mel_frames(frames: np.ndarray) -> np.ndarray:
-    """(F, 400) raw frames -> (F, 128) float64 log-mel energies, one rfft for all frames."""
-    f = np.asarray(frames, dtype=np.float64)
-    f = f - f.mean(axis=1, keepdims=True)
-    emph = np.empty_like(f)
-    emph[:, 1:] = f[:, 1:] - PREEMPHASIS * f[:, :-1]
-    emph[:, 0] = f[:, 0] - PREEMPHASIS * f[:, 0]
-    spec = np.fft.rfft(emph * hann_window(), n=N_FFT, axis=1)
-    power = spec.real ** 2 + spec.imag ** 2
+    """(F, 400) raw frames -> (F, 128) float64 log-mel energies, one rfft for all frames.
+
+    Written with in-place ops into one zero-padded (F, 512) buffer: this runs every hop.
+    """
+    g = np.array(frames, dtype=np.float64)                    # own copy
+    g -= g.mean(axis=1, keepdims=True)                        # per-frame DC removal
+    buf = np.zeros((g.shape[0], N_FFT), dtype=np.float64)
+    body = buf[:, 1:FRAME_LENGTH]
+    np.multiply(g[:, :-1], -PREEMPHASIS, out=body)            # pre-emphasis x[n] - 0.97 x[n-1],
+    body += g[:, 1:]
+    buf[:, 0] = g[:, 0] - PREEMPHASIS * g[:, 0]               # the first sample is its own predecessor
+    buf[:, :FRAME_LENGTH] *= hann_window()
+    spec = np.fft.rfft(buf, axis=1).view(np.float64)          # (F, 2*257): re, im interleaved
+    spec *= spec
+    power = spec[:, 0::2] + spec[:, 1::2]
     return np.log(np.maximum(power @ mel_banks(), LOG_FLOOR))
 
 

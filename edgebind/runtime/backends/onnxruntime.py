@@ -31,6 +31,7 @@ def session_options(threads: int | None, precision: str):
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.intra_op_num_threads = threads or os.cpu_count() or 1
     so.inter_op_num_threads = 1
+    so.log_severity_level = 3  # warnings about unfoldable constants are noise to users
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.add_session_config_entry("session.intra_op.allow_spinning", "1")
     return so
