@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from edgebind import __version__
-from edgebind.export import accuracy, calibration_data, onnx_export, quantize
+from edgebind.export import calibration_data, onnx_export, quantize
+from edgebind.runtime import accuracy
 from edgebind.export import tensorrt as trt_build
 from edgebind.modality import INPUT_SPECS, MODALITIES
 from edgebind.progress import Steps

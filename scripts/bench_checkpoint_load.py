@@ -97,6 +97,13 @@ def child(path: str, tower: str, touch: bool) -> None:
     print(json.dumps(result))
 
 
+def _run_json(cmd: list[str]) -> dict:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--full", action="store_true", help="write every tower (~4.8 GB)")
@@ -110,9 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the written checkpoint")
     ap.add_argument("--no-touch", action="store_true", help="skip paging in the loaded weights")
     ap.add_argument("--child", nargs=2, metavar=("PATH", "TOWER"), help=argparse.SUPPRESS)
+    ap.add_argument("--write-to", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(args.child[0], args.child[1], not args.no_touch)
+        return 0
+    if args.write_to:
+        print(json.dumps(write_checkpoint(args.write_to, "imagebind_huge", args.towers)))
         return 0
 
     towers = args.towers or (list(MODALITIES) if args.full else ["depth", "imu"])
@@ -124,15 +135,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkpoint is not None:
             report = {"file": str(args.checkpoint), "file_bytes": args.checkpoint.stat().st_size}
         else:
-            report = write_checkpoint(workdir / "imagebind_huge_random.pth", "imagebind_huge",
-                                      towers)
+            # Write in a child too: a child's ru_maxrss starts at its parent's RSS at fork time,
+            # so this process must never hold the multi-GB state dict.
+            cmd = [sys.executable, __file__, "--write-to",
+                   str(workdir / "imagebind_huge_random.pth"), "--towers", *towers]
+            report = _run_json(cmd)
         report["loads"] = []
         for tower in args.load:
             cmd = [sys.executable, __file__, "--child", report["file"], tower]
             if args.no_touch:
                 cmd.append("--no-touch")
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-            report["loads"].append(json.loads(out.strip().splitlines()[-1]))
+            report["loads"].append(_run_json(cmd))
         print(json.dumps(report, indent=1))
     finally:
         if not args.keep:

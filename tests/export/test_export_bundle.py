@@ -15,7 +15,7 @@ pytest.importorskip("onnx")
 
 from edgebind import models  # noqa: E402
 from edgebind.export import ExportError, ExportOptions, export_bundle  # noqa: E402
-from edgebind.export.accuracy import compare  # noqa: E402
+from edgebind.runtime.accuracy import compare  # noqa: E402
 from edgebind.export.onnx_export import example_input  # noqa: E402
 from edgebind.export.source import resolve_model  # noqa: E402
 from edgebind.modality import MODALITIES  # noqa: E402
