@@ -56,6 +56,10 @@ class ImageBindModel(nn.Module):
                              f"{', '.join(self.modalities) or 'no towers'}")
         pre = self.modality_preprocessors[modality]
         clips = pre.check(x)
+        weight_dtype = next(pre.parameters()).dtype
+        if x.is_floating_point() and x.dtype != weight_dtype:
+            raise ValueError(f"{modality} input is {x.dtype} but the model weights are "
+                             f"{weight_dtype}; cast the input with .to({weight_dtype})")
         if clips:
             num_clips = x.shape[1]
             x = x.reshape((-1,) + tuple(x.shape[2:]))

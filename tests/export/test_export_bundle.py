@@ -227,3 +227,25 @@ def test_cli_export_and_help(tmp_path):
                         "--modalities", "depth", "--out", str(out)],
                        capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 1 and "already exists" in r.stderr
+
+
+def test_bench_reports_every_precision_and_torch(bundle_dir):
+    r = subprocess.run([sys.executable, "-m", "edgebind.cli", "bench", "--bundle", str(bundle_dir),
+                        "--modalities", "imu", "--batch", "1,2", "--seconds", "0.2",
+                        "--threads", "1", "--compare-torch", "--json"],
+                       capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    rows = {row["precision"]: row for row in report["results"]}
+    assert set(rows) == {"fp32", "fp16", "int8", "torch-eager"}, rows
+    for p, row in rows.items():
+        assert "error" not in row, row
+        assert row["backend"] == ("torch" if p == "torch-eager" else "onnxruntime")
+        for b in ("1", "2"):
+            t = row["batches"][b]
+            assert 0 < t["p50_ms"] <= t["p90_ms"] <= t["p99_ms"] and t["throughput_per_s"] > 0
+        assert row["peak_rss_mb"] > 10
+    # The torch tower is the same weights: its embeddings agree with ONNX FP32.
+    assert rows["torch-eager"]["vs_fp32"]["centred_cosine_mean"] > 0.99999
+    assert rows["int8"]["vs_fp32"]["centred_cosine_mean"] > 0.95
+    assert "imu fp32/torch (batch 2)" in report["speedups"]

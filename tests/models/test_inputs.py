@@ -44,6 +44,7 @@ def sample(name: str, batch: int = 2) -> torch.Tensor:
     ("thermal", torch.zeros(1, 3, 224, 224), r"\(1, 224, 224\)"),
     ("imu", torch.zeros(1, 6, 1000), r"\(B, 6, 2000\)"),
     ("imu", torch.zeros(1, 6, 2000, dtype=torch.int32), "floating"),
+    ("imu", torch.zeros(1, 6, 2000, dtype=torch.float64), "cast the input"),
 ])
 def test_bad_input_shape(model, name, x, match):
     with pytest.raises(ValueError, match=match):
