@@ -24,6 +24,8 @@ def build_engine(onnx_path: Path, engine_path: Path, input_name: str,
     """
     import tensorrt as trt
 
+    onnx_path, engine_path = Path(onnx_path), Path(engine_path)
+    timing_cache = Path(timing_cache) if timing_cache else None
     if precision not in ("fp16", "int8"):
         raise ValueError(f"TensorRT precision {precision!r}: expected fp16 or int8")
     logger = trt.Logger(trt.Logger.WARNING)

@@ -4,15 +4,21 @@
 an ImageBind-layout checkpoint (the official ``imagebind_huge.pth`` loads strictly) for all or
 some towers.
 """
-from edgebind.models.checkpoint import (
+try:
+    import torch  # noqa: F401
+except ModuleNotFoundError as err:  # the device side runs without torch
+    raise ModuleNotFoundError("edgebind.models needs PyTorch; install it with "
+                              "`pip install 'edgebind[train]'` (or the `export` extra)") from err
+
+from edgebind.models.checkpoint import (  # noqa: E402
     CheckpointError,
     CheckpointNotFoundError,
     infer_config,
     load_checkpoint,
     read_state_dict,
 )
-from edgebind.models.config import PRESETS, ImageBindConfig, resolve_config
-from edgebind.models.imagebind import ImageBindModel, build
+from edgebind.models.config import PRESETS, ImageBindConfig, resolve_config  # noqa: E402
+from edgebind.models.imagebind import ImageBindModel, build  # noqa: E402
 
 __all__ = [
     "PRESETS",

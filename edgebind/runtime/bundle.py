@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable
 
 from edgebind.runtime.encoder import Encoder
+from edgebind.space import check_same_space
 from edgebind.runtime.manifest import BundleError, FileRef, Manifest, Variant
 
 MANIFEST = "manifest.json"
@@ -61,6 +62,10 @@ class Bundle:
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(self.encoders)
+
+    def check_space(self, other_space_id: str, what: str = "the other side") -> None:
+        """Raise SpaceMismatchError unless ``other_space_id`` is this bundle's space."""
+        check_same_space(self.space_id, other_space_id, f"bundle {self.path}", what)
 
     def close(self) -> None:
         for e in self.encoders.values():

@@ -249,3 +249,29 @@ def test_bench_reports_every_precision_and_torch(bundle_dir):
     assert rows["torch-eager"]["vs_fp32"]["centred_cosine_mean"] > 0.99999
     assert rows["int8"]["vs_fp32"]["centred_cosine_mean"] > 0.95
     assert "imu fp32/torch (batch 2)" in report["speedups"]
+
+
+def test_space_mismatch_is_an_error(bundle_dir, tmp_path):
+    from edgebind import SpaceMismatchError
+    other_model, other_space, info = resolve_model("tiny", seed=9)
+    other = tmp_path / "other"
+    export_bundle(other_model, other, ExportOptions(modalities=["imu"], progress=False),
+                  space_id=other_space, model_info=info)
+    a = load_bundle(bundle_dir, modalities=["imu"], precision="fp32")
+    b = load_bundle(other, modalities=["imu"])
+    a.check_space(a.encoders["imu"].space_id)        # same space: fine
+    with pytest.raises(SpaceMismatchError, match="embedding spaces differ"):
+        a.check_space(b.space_id, f"bundle {other}")
+
+
+def test_embedder_from_bundle_matches_torch(bundle_dir, tiny):
+    from edgebind import Embedder
+    from edgebind.quickstart import generated_inputs
+    raw = generated_inputs(seed=1)
+    on_device = Embedder.from_bundle(bundle_dir, precision="fp32")
+    workstation = Embedder(tiny[0])
+    for m in ("vision", "audio", "depth", "thermal", "imu"):
+        a = on_device.embed(**{m: raw[m]})[m]
+        b = workstation.embed(**{m: raw[m]})[m]
+        assert np.allclose(a, b, atol=1e-3 * max(1.0, np.abs(b).max())), m
+    assert on_device.space_id == tiny[1]
