@@ -9,7 +9,9 @@ import numpy as np
 from .cobs import CobsError, cobs_decode, cobs_encode
 from .crc import crc_backend, crc32c_many
 from .messages import MESSAGE_CLASSES, MalformedPayload, Message
-from .protocol import HEADER, HEADER_SIZE, MAX_ENCODED, MAX_PAYLOAD, MIN_BODY, PROTOCOL_VERSION
+from .protocol import (
+    HEADER, HEADER_SIZE, MAX_BODY, MAX_ENCODED, MAX_PAYLOAD, MIN_BODY, PROTOCOL_VERSION,
+)
 
 _CRC = struct.Struct("<I")
 
@@ -107,6 +109,9 @@ class FrameDecoder:
                     continue
             if len(body) < MIN_BODY:
                 stats.runts += 1
+                continue
+            if len(body) > MAX_BODY:  # e.g. two frames merged by a lost delimiter
+                stats.oversize += 1
                 continue
             bodies.append(body)
         if not bodies:

@@ -242,7 +242,10 @@ int main(int argc, char **argv)
             printf("%s\n", path);
             fflush(stdout);
             sim_hal_set_fd(&sim, master);
-            fb_device_init(&dev, &hal, &info, &dev.cfg, dev.thermal_buf); /* a reboot */
+            {
+                fb_device_config_t keep = dev.cfg; /* a reboot that keeps the last configuration */
+                fb_device_init(&dev, &hal, &info, &keep, o.sim.thermal_kind != SIM_THERMAL_NONE ? thermal_buf : NULL);
+            }
         }
         fb_device_poll(&dev);
         sim_hal_flush(&sim);

@@ -76,10 +76,12 @@ void fb_device_init(fb_device_t *dev, const fb_hal_t *hal, const fb_device_info_
                     const fb_device_config_t *cfg, uint16_t *thermal_buf)
 {
     static const uint8_t flush = 0;
+    fb_device_info_t info_copy = *info; /* copies first: the caller may pass dev's own fields */
+    fb_device_config_t cfg_copy = *cfg;
     memset(dev, 0, sizeof *dev);
     dev->hal = hal;
-    dev->info = *info;
-    dev->cfg = *cfg;
+    dev->info = info_copy;
+    dev->cfg = cfg_copy;
     dev->thermal_buf = thermal_buf;
     fb_rx_init(&dev->rx);
     if (!hal->imu_configure || !hal->imu_read) {

@@ -53,6 +53,9 @@ int fb_frame_decode(uint8_t *buf, size_t len, fb_frame_t *out)
     if ((size_t)n < FB_HEADER_SIZE + FB_CRC_SIZE) {
         return FB_ERR_SHORT;
     }
+    if ((size_t)n > FB_MAX_BODY) { /* fits the COBS limit but decodes too long: merged frames */
+        return FB_ERR_OVERSIZE;
+    }
     crc = fb_crc32c(buf, (size_t)n - FB_CRC_SIZE);
     if (crc != fb_get_u32(buf + n - FB_CRC_SIZE)) {
         return FB_ERR_CRC;

@@ -126,6 +126,15 @@ static void test_frame(void)
         }
     }
     EXPECT(accepted == 0);
+    /* within the COBS size limit but decoding to more than FB_MAX_BODY (merged frames) */
+    {
+        static uint8_t body[1044], enc[FB_MAX_WIRE];
+        size_t m;
+        for (i = 0; i < sizeof body; i++) body[i] = (uint8_t)(i % 100 ? i % 100 + 1 : 0);
+        m = fb_cobs_encode(body, sizeof body, enc, sizeof enc);
+        EXPECT(m > 0 && m <= FB_MAX_ENCODED);
+        EXPECT(fb_frame_decode(enc, m, &fr) == FB_ERR_OVERSIZE);
+    }
     /* wrong version: CRC-valid but rejected */
     {
         fb_header_t h = {2, 0x10, 0, 0};
