@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "export towers to a bundle: ONNX FP32/FP16/INT8, TensorRT engines, manifest"),
     "bench": ("edgebind.bench",
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
+    "replay": ("edgebind.record.cli",
+               "summarise or replay an MCAP recording (also one cut off by a power loss)"),
 }
 
 

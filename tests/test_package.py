@@ -15,6 +15,7 @@ DEVICE_SIDE = [
     "edgebind.firmware_bridge",
     "edgebind.calibration",
     "edgebind.cli",
+    "edgebind.record",
 ]
 
 
