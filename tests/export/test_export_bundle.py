@@ -275,3 +275,20 @@ def test_embedder_from_bundle_matches_torch(bundle_dir, tiny):
         b = workstation.embed(**{m: raw[m]})[m]
         assert np.allclose(a, b, atol=1e-3 * max(1.0, np.abs(b).max())), m
     assert on_device.space_id == tiny[1]
+
+
+def test_export_from_checkpoint_file_keeps_the_space(tiny, tmp_path):
+    model, space, _ = tiny
+    ckpt = tmp_path / "tiny.pth"
+    torch.save(model.state_dict(), ckpt)
+    out = tmp_path / "b"
+    r = subprocess.run([sys.executable, "-m", "edgebind.cli", "export", "--model", str(ckpt),
+                        "--modalities", "imu,text", "--precision", "fp32", "--out", str(out),
+                        "--quiet", "--json"], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads(r.stdout)
+    assert manifest["space_id"] == space            # same weights, same space, whatever the route
+    assert manifest["model"]["config"]["imu_embed_dim"] == 128   # inferred from shapes
+    enc = load_bundle(out, modalities=["imu"]).encoders["imu"]
+    x = example_input("imu", 2, seed=8)
+    assert np.allclose(enc.embed(x), torch_embed(model, "imu", x), atol=1e-4)
