@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebind.modality import INPUT_SPECS
-
 HELD_OUT = 24  # inputs embedded by every variant, compared against FP32
 
 
@@ -79,7 +77,6 @@ def worker(spec: dict) -> dict:
     rss0 = _peak_rss_mb()
     if precision == "torch-eager":
         import torch
-        from edgebind import models
         if spec["threads"]:
             torch.set_num_threads(spec["threads"])
         model = _torch_model(spec, m)
@@ -88,7 +85,6 @@ def worker(spec: dict) -> dict:
             with torch.inference_mode():
                 return model({m: torch.from_numpy(x)})[m].numpy()
         backend = "torch"
-        del models
     else:
         from edgebind.runtime import load_bundle
         enc = load_bundle(spec["bundle"], backend=spec["backend"], precision=precision,
@@ -128,9 +124,8 @@ def _torch_model(spec: dict, m: str):
 
 
 def _spawn(spec: dict) -> dict:
-    env = dict(os.environ)
     r = subprocess.run([sys.executable, "-m", "edgebind.bench", "--worker", json.dumps(spec)],
-                       capture_output=True, text=True, env=env)
+                       capture_output=True, text=True)
     if r.returncode != 0:
         return {"modality": spec["modality"], "precision": spec["precision"],
                 "error": (r.stderr.strip().splitlines() or ["worker failed"])[-1][:300]}
@@ -139,7 +134,6 @@ def _spawn(spec: dict) -> dict:
 
 def gemm_rate(threads: int | None) -> dict:
     """ONNX Runtime's FP32 MatMul rate on this machine (the roofline the towers are held to)."""
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper
     n = 2048
@@ -149,7 +143,7 @@ def gemm_rate(threads: int | None) -> dict:
                           [helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])])
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     from edgebind.runtime.backends.onnxruntime import session_options
-    s = ort.InferenceSession(model.SerializeToString(), session_options(threads, "fp32"),
+    s = ort.InferenceSession(model.SerializeToString(), session_options(threads),
                              providers=["CPUExecutionProvider"])
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     r = _time(lambda x: s.run(None, {"a": x, "b": x}), a, 3.0)

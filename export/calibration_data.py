@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebind.export.onnx_export import example_input
+from edgebind.runtime.sample_inputs import example_input
 from edgebind.modality import INPUT_SPECS
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebind.runtime.sample_inputs import example_input  # noqa: F401  (re-exported)
+from edgebind.runtime.sample_inputs import example_input
 
 OUTPUT_NAME = "embedding"
 TWO_GB = 2 * 1024**3

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from edgebind.space import space_id_from_arrays
 
 
@@ -16,7 +14,7 @@ def tensor_arrays(state_dict):
         t = t.detach().cpu().contiguous()
         if t.dtype == torch.bfloat16:
             t = t.view(torch.int16)
-        yield k, t.numpy() if t.dim() else np.asarray(t.item(), dtype=t.numpy().dtype)
+        yield k, t.numpy()
 
 
 def space_id_of(state_dict) -> str:

@@ -4,7 +4,6 @@ place only when complete (nothing half-written can be mistaken for a good bundle
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import shutil
 import tempfile
@@ -125,7 +124,7 @@ def _ort_embed(path: Path, x: np.ndarray, threads: int | None, batch: int = 8) -
     """Embeddings from an ONNX file on the CPU, and the mean seconds per batch of ``batch``."""
     from edgebind.runtime.backends.onnxruntime import session_options
     import onnxruntime as ort
-    sess = ort.InferenceSession(str(path), sess_options=session_options(threads, ""),
+    sess = ort.InferenceSession(str(path), sess_options=session_options(threads),
                                 providers=["CPUExecutionProvider"],
                                 disabled_optimizers=["NchwcTransformer"])
     name = sess.get_inputs()[0].name
@@ -269,6 +268,3 @@ def _trt(model, m, fp32, tmp, work, calib, options, external, precision) -> Vari
                                   precision.split("-", 1)[1], timing_cache=cache)
     return _variant(precision, engine, tmp, "tensorrt", {"tensorrt": info})
 
-
-def write_json(path: Path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2) + "\n")

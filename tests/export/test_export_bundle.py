@@ -16,7 +16,7 @@ pytest.importorskip("onnx")
 from edgebind import models  # noqa: E402
 from edgebind.export import ExportError, ExportOptions, export_bundle  # noqa: E402
 from edgebind.runtime.accuracy import compare  # noqa: E402
-from edgebind.export.onnx_export import example_input  # noqa: E402
+from edgebind.runtime.sample_inputs import example_input  # noqa: E402
 from edgebind.export.source import resolve_model  # noqa: E402
 from edgebind.modality import MODALITIES  # noqa: E402
 from edgebind.runtime import BundleError, InputError, load_bundle  # noqa: E402
@@ -199,7 +199,7 @@ def test_bundle_runs_without_torch(bundle_dir):
         import sys; sys.modules['torch'] = None
         import numpy as np
         from edgebind.runtime import load_bundle
-        from edgebind.export.onnx_export import example_input
+        from edgebind.runtime.sample_inputs import example_input
         b = load_bundle({str(bundle_dir)!r})
         assert b.encoders['audio'].backend == 'onnxruntime'
         assert b.encoders['audio'].precision == 'int8'   # CPU default: the fastest form

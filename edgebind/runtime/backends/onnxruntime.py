@@ -25,7 +25,7 @@ def has_gpu_provider() -> bool:
     return any(p in ort.get_available_providers() for p in GPU_PROVIDERS)
 
 
-def session_options(threads: int | None, precision: str):
+def session_options(threads: int | None):
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -51,7 +51,7 @@ class OnnxRuntimeEncoder(Encoder):
         # ORT 1.32's NCHWc layout transformer crashes on some FP16 graphs; it buys nothing for
         # transformer towers, so it is off for every precision.
         self.session = ort.InferenceSession(
-            str(path), sess_options=session_options(threads, precision), providers=providers,
+            str(path), sess_options=session_options(threads), providers=providers,
             disabled_optimizers=["NchwcTransformer"])
         self.providers = self.session.get_providers()
         self._in = self.session.get_inputs()[0].name
