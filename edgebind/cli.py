@@ -15,8 +15,24 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "export towers to a bundle: ONNX FP32/FP16/INT8, TensorRT engines, manifest"),
     "bench": ("edgebind.bench",
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
+    "anchors": ("edgebind.anchors_cli",
+                "build an anchor set from text prompts with a bundle's text tower, or show one"),
+    "record": ("edgebind.record.capture_cli",
+               "record sensor streams (from a config, or the simulated world) to MCAP"),
     "replay": ("edgebind.record.cli",
                "summarise or replay an MCAP recording (also one cut off by a power loss)"),
+    "calibrate": ("edgebind.calibration.cli",
+                  "calibrate a robot from recordings: imu, camera, sync, thermal, audio, "
+                  "thresholds, quant"),
+    "train": ("edgebind.train.cli",
+              "train towers: bind a sensor to the space, distil, retrain the default model"),
+    "eval": ("edgebind.evaluate",
+             "emergent zero-shot table of a bundle on held-out simulated data"),
+    "run": ("edgebind.daemon.service",
+            "run the on-device detection service from a TOML config (health, metrics, systemd)"),
+    "demo": ("edgebind.demo",
+             "detect events zero-shot in a simulated scene with the default model; timeline, "
+             "precision/recall"),
 }
 
 

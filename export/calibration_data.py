@@ -3,6 +3,8 @@
 Sources (recorded in the manifest as given):
 - ``generated[:SEED]``: random model inputs of the right shape (text: random token sequences).
   Fine for plumbing and benchmarks; real data calibrates better.
+- ``FILE.mcap``: a recording; windows cut and preprocessed as the daemon would
+  (``edgebind-calibrate quant`` writes the same as a folder).
 - a folder: ``DIR/<modality>.npy`` or ``DIR/<modality>/*.npy`` holding model-ready inputs, each
   file one sample or a batch (N, ...), or ``DIR/*.npz`` with one key per modality.
 """
@@ -56,14 +58,29 @@ def from_folder(folder: Path, modality: str, batch: int = 8,
     if not samples:
         raise ValueError(f"calibration folder {folder} has no {modality} samples (looked for "
                          f"{modality}.npy, {modality}/*.npy and *.npz with a {modality!r} key)")
-    data = np.concatenate(samples)
+    return _split(np.concatenate(samples), f"folder:{folder}", modality, batch,
+                  held_out_fraction)
+
+
+def from_recording(path: Path, modality: str, batch: int = 8, count: int = 64,
+                   held_out_fraction: float = 0.25) -> CalibrationSet:
+    """Windows of a recording, as the daemon would cut them (edgebind.calibration.quant)."""
+    from edgebind.calibration.quant import preprocess_config, recording_inputs
+    data = recording_inputs([path], [modality], count=count, preprocess=preprocess_config(None))
+    if modality not in data:
+        raise ValueError(f"recording {path} has no {modality} stream to calibrate with")
+    return _split(data[modality], f"recording:{path}", modality, batch, held_out_fraction)
+
+
+def _split(data: np.ndarray, source: str, modality: str, batch: int,
+           held_out_fraction: float) -> CalibrationSet:
     if len(data) < 4:
-        raise ValueError(f"calibration folder {folder}: only {len(data)} {modality} samples; "
+        raise ValueError(f"calibration {source}: only {len(data)} {modality} samples; "
                          "need at least 4 (some are held out for the accuracy report)")
     n_held = max(2, int(round(len(data) * held_out_fraction)))
     held, calib = data[:n_held], data[n_held:]
     batches = [calib[i:i + batch] for i in range(0, len(calib), batch)]
-    return CalibrationSet(f"folder:{folder}", batches, held)
+    return CalibrationSet(source, batches, held)
 
 
 def resolve(source: str | None, modality: str, seed: int = 0) -> CalibrationSet:
@@ -72,6 +89,5 @@ def resolve(source: str | None, modality: str, seed: int = 0) -> CalibrationSet:
     if source.startswith("generated:"):
         return generated(modality, seed=int(source.split(":", 1)[1]))
     if source.endswith(".mcap"):
-        raise ValueError("calibration from MCAP recordings needs edgebind.record, which this "
-                         "version does not have yet; export samples to a folder of .npy instead")
+        return from_recording(Path(source), modality)
     return from_folder(Path(source), modality)

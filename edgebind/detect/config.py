@@ -1,0 +1,125 @@
+"""Detector settings, and their validation from a ``[detector]`` config table."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from edgebind.modality import MODALITIES
+
+DECISIONS = ("threshold", "margin", "softmax")
+FUSIONS = ("weighted", "embedding_sum")
+SMOOTHINGS = ("ema", "mean", "none")
+EVENT_MODES = ("interval", "instant")
+
+
+def _isfinite(v) -> bool:
+    """math.isfinite that says False (not OverflowError) for integers too large for a float."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
+@dataclass
+class DetectorConfig:
+    """How scores become events (docs/detection.md explains each setting).
+
+    decision   "threshold": the fused cosine against the anchor's level;
+               "margin": fused cosine minus the best background anchor's, against ``margin``;
+               "softmax": probability against the background anchors at ``temperature``, against
+               ``probability``.
+    fusion     "weighted": per-anchor weighted mean of per-modality cosines;
+               "embedding_sum": cosine of the renormalised sum of the modality embeddings (ImageBind).
+    Per-anchor levels (calibrated ``thresholds``, then the anchor file's threshold in "threshold"
+    mode) replace the default level of the decision mode. An anchor turns on at its level and off
+    below ``level - hysteresis``.
+    """
+
+    decision: str = "threshold"
+    fusion: str = "weighted"
+    threshold: float = 0.25          # default on-level for decision = "threshold" (cosine)
+    margin: float = 0.05             # default on-level for decision = "margin"
+    probability: float = 0.5         # default on-level for decision = "softmax"
+    temperature: float = 0.05        # softmax temperature (cosine units)
+    hysteresis: float = 0.03         # off-level = on-level - hysteresis (decision-value units)
+    smoothing: str = "ema"
+    ema_alpha: float = 0.6           # weight of the newest window
+    mean_windows: int = 3            # windows averaged by smoothing = "mean"
+    min_duration_s: float = 0.0      # above the level this long before a "start" is emitted
+    refractory_s: float = 0.0        # after an "end", no new start of that anchor for this long
+    events: str = "interval"         # "interval": start + end; "instant": one event per onset
+    modality_weights: dict[str, float] = field(default_factory=dict)
+    anchor_modality_weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    use_anchor_thresholds: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def default_level(self) -> float:
+        return {"threshold": self.threshold, "margin": self.margin,
+                "softmax": self.probability}[self.decision]
+
+    def validate(self, source: str = "detector config") -> None:
+        def bad(key: str, want: str, got: Any) -> ValueError:
+            return ValueError(f"{source}: key {key!r}: expected {want}, got {got!r:.80}")
+
+        for key, choices in (("decision", DECISIONS), ("fusion", FUSIONS),
+                             ("smoothing", SMOOTHINGS), ("events", EVENT_MODES)):
+            if getattr(self, key) not in choices:
+                raise bad(key, "one of " + ", ".join(repr(c) for c in choices), getattr(self, key))
+        for key, lo, hi in (("threshold", -1.0, 1.0), ("margin", -2.0, 2.0), ("probability", 0.0, 1.0),
+                            ("hysteresis", 0.0, 2.0), ("ema_alpha", 1e-6, 1.0),
+                            ("min_duration_s", 0.0, 1e6), ("refractory_s", 0.0, 1e6),
+                            ("temperature", 1e-6, 10.0)):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not _isfinite(v) or not lo <= v <= hi:
+                raise bad(key, f"a number in [{lo:g}, {hi:g}]", v)
+        if isinstance(self.mean_windows, bool) or not isinstance(self.mean_windows, int) or not 1 <= self.mean_windows <= 1000:
+            raise bad("mean_windows", "an integer in [1, 1000]", self.mean_windows)
+        if not isinstance(self.use_anchor_thresholds, bool):
+            raise bad("use_anchor_thresholds", "true or false", self.use_anchor_thresholds)
+        _check_weights(self.modality_weights, f"{source}: key 'modality_weights'")
+        if not isinstance(self.anchor_modality_weights, dict):
+            raise bad("anchor_modality_weights", "a table of anchor name -> {modality = weight}",
+                      self.anchor_modality_weights)
+        for name, w in self.anchor_modality_weights.items():
+            _check_weights(w, f"{source}: key 'anchor_modality_weights.{name}'")
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "[detector]") -> "DetectorConfig":
+        """From a ``[detector]`` TOML table; errors name ``source``, the key and the expectation."""
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise ValueError(f"{source}: expected a table of detector settings, got {d!r:.80}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; expected some of "
+                             f"{', '.join(sorted(known))}")
+        cfg = cls.__new__(cls)
+        for f in fields(cls):
+            default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+            setattr(cfg, f.name, d.get(f.name, default))
+        # TOML integers are fine where a float is expected.
+        for key in ("threshold", "margin", "probability", "temperature", "hysteresis", "ema_alpha",
+                    "min_duration_s", "refractory_s"):
+            v = getattr(cfg, key)
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 1 << 60:
+                setattr(cfg, key, float(v))
+        cfg.validate(source)
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _check_weights(w: Any, where: str) -> None:
+    if not isinstance(w, dict):
+        raise ValueError(f"{where}: expected a table of modality = weight, got {w!r:.80}")
+    for m, v in w.items():
+        if m not in MODALITIES:
+            raise ValueError(f"{where}: {m!r} is not a modality ({', '.join(MODALITIES)})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _isfinite(v) or v < 0:
+            raise ValueError(f"{where}.{m}: expected a weight >= 0, got {v!r:.80}")

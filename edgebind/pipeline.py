@@ -1,0 +1,739 @@
+"""The detection pipeline: sources → window assembler → bounded queue → batched encoders →
+detector → sinks, with per-stage latency.
+
+Two ways to drive it:
+
+* **live** (``start()``/``stop()``): each source's capture thread pushes samples into the window
+  assembler (a short lock, never inference); a poll thread moves complete windows into a bounded
+  queue that drops the *oldest* window under overload and counts every drop; one inference
+  worker batches the queued windows per modality, embeds them, runs the detector and hands the
+  events to the sinks.
+* **synchronous** (``run_sync()``): iterate samples (a recording, the simulated world), assemble
+  and process inline, as fast as possible and deterministic. ``edgebind demo`` and the tests use
+  it.
+
+Torch-free: embeddings come from ``edgebind.Embedder.from_bundle`` (ONNX Runtime / TensorRT).
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import threading
+import time
+from bisect import bisect_left
+from collections import deque
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from edgebind.sample import Sample, StreamInfo
+from edgebind.space import check_same_space
+
+log = logging.getLogger("edgebind.pipeline")
+
+# Stages whose latency is recorded (seconds). ``end_to_end`` runs from the window's end (live: on
+# the sensors' clock; synchronous: from when the window was assembled) to its events being handed
+# to the sinks; ``end_to_end_excl_model`` subtracts the model time of the window's batch,
+# ``end_to_end_excl_encoder`` its preprocessing and model time.
+STAGES = ("end_to_end", "end_to_end_excl_model", "end_to_end_excl_encoder", "queue_wait",
+          "assemble", "preprocess", "model", "detect", "emit")
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                     5.0, 10.0)
+
+
+# -- metrics ---------------------------------------------------------------------------------
+class Histogram:
+    """Cumulative-bucket latency histogram (Prometheus style) plus a bounded window of recent
+    values for exact quantiles. Thread-safe; memory is constant however long it runs."""
+
+    def __init__(self, buckets: Sequence[float] = LATENCY_BUCKETS_S, recent: int = 4096):
+        self.buckets = tuple(float(b) for b in buckets)
+        self._counts = [0] * (len(self.buckets) + 1)     # last one: +Inf
+        self._sum = 0.0
+        self._n = 0
+        self._recent: deque[float] = deque(maxlen=recent)
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        with self._lock:
+            self._counts[bisect_left(self.buckets, seconds)] += 1
+            self._sum += seconds
+            self._n += 1
+            self._recent.append(seconds)
+
+    def quantile(self, q: float) -> float | None:
+        with self._lock:
+            vals = np.fromiter(self._recent, dtype=np.float64)
+        return float(np.quantile(vals, q)) if len(vals) else None
+
+    def snapshot(self) -> dict[str, Any]:
+        """{"buckets": [(le, cumulative count), ..., ("+Inf", n)], "sum", "count", "p50", "p99"}."""
+        with self._lock:
+            counts, total, n = list(self._counts), self._sum, self._n
+        cum, out = 0, []
+        for le, c in zip((*self.buckets, float("inf")), counts):
+            cum += c
+            out.append((le, cum))
+        return {"buckets": out, "sum": total, "count": n,
+                "p50": self.quantile(0.5), "p99": self.quantile(0.99)}
+
+
+class DropOldestQueue:
+    """A bounded FIFO: ``put`` never blocks; when full the oldest item is discarded and counted."""
+
+    def __init__(self, capacity: int):
+        if capacity < 1:
+            raise ValueError(f"queue capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self._items: deque = deque()
+        self._cond = threading.Condition()
+        self.dropped = 0
+        self._closed = False
+
+    def put(self, item: Any) -> int:
+        """Append; returns how many old items were dropped to make room (0 or 1)."""
+        with self._cond:
+            dropped = 0
+            if len(self._items) >= self.capacity:
+                self._items.popleft()
+                self.dropped += 1
+                dropped = 1
+            self._items.append(item)
+            self._cond.notify()
+            return dropped
+
+    def get_batch(self, max_items: int, timeout_s: float | None = None) -> list:
+        """Wait for at least one item (or close/timeout), then take up to ``max_items``."""
+        with self._cond:
+            if not self._items and not self._closed:
+                self._cond.wait(timeout_s)
+            out = []
+            while self._items and len(out) < max_items:
+                out.append(self._items.popleft())
+            return out
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed_and_empty(self) -> bool:
+        with self._cond:
+            return self._closed and not self._items
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+
+# -- configuration and records ------------------------------------------------------------------
+@dataclass
+class PipelineConfig:
+    """Window assembly, queueing and batching. ``window_s=None`` takes the windows the bundle's
+    model was trained on (its audio clip length and IMU window)."""
+
+    window_s: float | None = None
+    hop_s: float = 0.5
+    frame_tolerance_s: float = 0.1
+    lateness_s: float = 0.1
+    queue_size: int = 16
+    max_batch: int = 8
+    poll_interval_s: float = 0.02
+    modalities: tuple[str, ...] | None = None   # towers to run; default: every one with a stream
+
+    def validate(self) -> None:
+        for name in ("hop_s", "poll_interval_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"PipelineConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.window_s is not None and not self.window_s > 0:
+            raise ValueError(f"PipelineConfig.window_s must be > 0, got {self.window_s!r}")
+        for name in ("frame_tolerance_s", "lateness_s"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"PipelineConfig.{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("queue_size", "max_batch"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(f"PipelineConfig.{name} must be an integer >= 1, got "
+                                 f"{getattr(self, name)!r}")
+
+
+@dataclass
+class WindowResult:
+    """What one assembled window produced: per-anchor scores and the events it triggered.
+    ``frame`` is the detector's full score frame (``edgebind.detect.ScoreFrame``) when it has one."""
+
+    t_start_ns: int
+    t_end_ns: int
+    scores: dict[str, float]
+    levels: dict[str, float]
+    events: list
+    modalities: tuple[str, ...]
+    frame: Any = None
+
+
+@dataclass
+class _Job:
+    windowset: Any
+    ready_ns: int      # monotonic time the assembler handed it out
+    ref_ns: int        # what end_to_end latency is measured from
+
+
+def model_windows(embedder: Any) -> dict[str, float]:
+    """Per-modality window lengths the bundle's model was trained on: audio = its clip
+    length, IMU = its IMU window (frames use the frame nearest the window end)."""
+    pre = getattr(embedder, "preprocess", None)
+    if pre is None:
+        return {"audio": 2.0, "imu": 2.0}
+    return {"audio": float(pre.audio.clip_duration), "imu": float(pre.imu.window_s)}
+
+
+def sample_transforms(profile: Any, infos: Sequence[StreamInfo]
+                      ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Per-stream data corrections from a calibration profile, applied to each sample before
+    windowing: thermal gain/offset (flat field) and audio input gain (clipped to [-1, 1]).
+    IMU corrections and time offsets are applied by the window assembler."""
+    out: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    if profile is None:
+        return out
+    for info in infos:
+        if info.modality == "thermal" and hasattr(profile, "thermal_correction"):
+            fn = profile.thermal_correction(info.stream)
+            if fn is not None:
+                out[info.stream] = fn
+        elif info.modality == "audio" and hasattr(profile, "audio_gain_db"):
+            db = profile.audio_gain_db(info.stream)
+            if db:
+                g = np.float32(10.0 ** (float(db) / 20.0))
+                out[info.stream] = lambda x, g=g: np.clip(np.asarray(x, np.float32) * g, -1.0, 1.0)
+    return out
+
+
+def _as_dict(x: Any) -> dict:
+    if isinstance(x, dict):
+        return dict(x)
+    if is_dataclass(x):
+        return asdict(x)
+    return dict(vars(x))
+
+
+def _scores_dict(scores: Any, names: Sequence[str] | None = None) -> dict[str, float]:
+    if scores is None:
+        return {}
+    if isinstance(scores, dict):
+        return {str(k): float(v) for k, v in scores.items()}
+    arr = np.asarray(scores, dtype=np.float64).ravel()
+    names = list(names or [f"anchor{i}" for i in range(len(arr))])
+    return {n: float(v) for n, v in zip(names, arr)}
+
+
+def merge_samples(iterables: Iterable[Iterable[Sample]]) -> Iterator[Sample]:
+    """Merge per-source sample iterators into one, ordered by ``t_ns``."""
+    return heapq.merge(*iterables, key=lambda s: s.t_ns)
+
+
+# -- the pipeline ------------------------------------------------------------------------------
+class Pipeline:
+    """Sources → windows → batched encoders → detector → sinks.
+
+    ``sources``: objects with ``streams``, ``start(on_sample)``, ``stop()``, ``health()`` and
+    ``iter_samples()`` (``edgebind.sensors``). ``embedder``: ``edgebind.Embedder`` (from a
+    bundle). ``anchor_set``: ``edgebind.anchors.AnchorSet``; it must be in the embedder's space.
+    ``detector``: ``edgebind.detect.Detector`` (default: one over ``anchor_set`` with default
+    settings). ``sinks``: objects with ``emit(event_dict)``. ``on_event(event)`` receives event
+    objects; ``on_window(result: WindowResult)`` every window's scores (timelines).
+    """
+
+    def __init__(self, sources: Sequence[Any], embedder: Any, anchor_set: Any = None,
+                 detector: Any = None, sinks: Sequence[Any] = (),
+                 config: PipelineConfig | None = None, profile: Any = None,
+                 on_event: Callable[[Any], None] | None = None,
+                 on_window: Callable[[WindowResult], None] | None = None,
+                 stream_infos: Sequence[StreamInfo] | None = None):
+        self.config = config or PipelineConfig()
+        self.config.validate()
+        self.sources = list(sources)
+        self.embedder = embedder
+        if anchor_set is None and detector is None:
+            raise ValueError("Pipeline needs an anchor set or a detector")
+        for aset in (anchor_set, getattr(detector, "anchor_set", None)):
+            if aset is not None:
+                self._check_space(aset)
+        if anchor_set is None:
+            anchor_set = detector.anchor_set
+        if detector is None:
+            from edgebind.detect import Detector, DetectorConfig
+            thresholds = dict(getattr(profile, "thresholds", None) or {})
+            detector = Detector(anchor_set, DetectorConfig(), thresholds=thresholds)
+        self._anchor_set = anchor_set
+        self._detector = detector
+        self._sinks = list(sinks)
+        self.on_event = on_event
+        self.on_window = on_window
+        self.profile = profile
+
+        infos = list(stream_infos) if stream_infos is not None else \
+            [i for s in self.sources for i in s.streams]
+        names = [i.stream for i in infos]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"stream names must be unique; {', '.join(dup)} appear more than once")
+        self.stream_infos = infos
+        have = set(getattr(embedder, "modalities", ()))
+        wanted = self.config.modalities or tuple(sorted({i.modality for i in infos}))
+        self.modalities = tuple(m for m in wanted if m in have)
+        missing = [m for m in (self.config.modalities or ()) if m not in have]
+        if missing:
+            raise ValueError(f"the bundle has no {', '.join(missing)} tower; it has "
+                             f"{', '.join(sorted(have))}")
+        if not self.modalities:
+            raise ValueError(f"no stream modality ({', '.join(sorted({i.modality for i in infos})) or 'none'}) "
+                             f"has a tower in the bundle ({', '.join(sorted(have))})")
+        self.window_s: dict[str, float] = (
+            {"audio": float(self.config.window_s), "imu": float(self.config.window_s)}
+            if self.config.window_s else model_windows(embedder))
+        self._assembler = self._make_assembler()
+        self._transforms = sample_transforms(profile, infos)
+        self._asm_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
+        self._detect_lock = threading.Lock()     # detector.update vs an in-place reload
+        self._queue = DropOldestQueue(self.config.queue_size)
+
+        self.latency = {s: Histogram() for s in STAGES}
+        self._counts_lock = threading.Lock()
+        self.samples: dict[str, int] = {n: 0 for n in names}
+        self.sample_errors: dict[str, int] = {}
+        self.errors: dict[str, int] = {}
+        self.events_by_name: dict[str, int] = {}
+        self.windows_in = 0
+        self.windows_done = 0
+        self.last_window_end_ns: int | None = None
+        self.start_failures: dict[str, str] = {}
+        self._last_error_log: dict[str, float] = {}
+
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running = False
+        self._started_sources: list[Any] = []
+
+    # -- construction helpers --------------------------------------------------------------
+    @classmethod
+    def from_files(cls, bundle: str | Path, anchors: str | Path, sources: Sequence[Any], *,
+                   sinks: Sequence[Any] = (), detector_config: Any = None,
+                   config: PipelineConfig | None = None, profile: str | Path | Any = None,
+                   thresholds: dict[str, float] | None = None, **kwargs: Any) -> "Pipeline":
+        """A pipeline from a bundle folder and an anchor-set file (and optionally a profile)."""
+        from edgebind.anchors import AnchorSet
+        from edgebind.detect import Detector, DetectorConfig
+        from edgebind.embedder import Embedder
+        embedder = Embedder.from_bundle(bundle)
+        anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
+        if profile is not None and isinstance(profile, (str, Path)):
+            from edgebind.profile import Profile
+            profile = Profile.load(profile, space_id=embedder.space_id)
+        th = dict(getattr(profile, "thresholds", None) or {})
+        th.update(thresholds or {})
+        detector = Detector(anchor_set, detector_config or DetectorConfig(), thresholds=th)
+        return cls(sources, embedder, anchor_set, detector, sinks, config=config, profile=profile,
+                   **kwargs)
+
+    def _check_space(self, anchor_set: Any) -> None:
+        check_same_space(getattr(self.embedder, "space_id", None) or "",
+                         getattr(anchor_set, "space_id", None) or "",
+                         "the bundle", "the anchor set")
+
+    def _make_assembler(self) -> Any:
+        from edgebind.sensors.windows import WindowAssembler
+        kwargs: dict[str, Any] = dict(window_s=self.window_s, hop_s=self.config.hop_s,
+                                      frame_tolerance_s=self.config.frame_tolerance_s,
+                                      lateness_s=self.config.lateness_s)
+        pre = getattr(self.embedder, "preprocess", None)
+        if pre is not None:
+            kwargs["imu_rows"] = int(pre.imu.n_samples)
+        if self.profile is not None:
+            kwargs["time_offsets_ns"] = dict(self.profile.time_offsets_ns())
+            corr = {}
+            for info in self.stream_infos:
+                if info.modality == "imu":
+                    c = self.profile.imu_correction(info.stream)
+                    if c is not None:
+                        corr[info.stream] = c
+            kwargs["imu_corrections"] = corr
+        return WindowAssembler(self.stream_infos, **kwargs)
+
+    # -- counters ----------------------------------------------------------------------------
+    def _count(self, table: dict[str, int], key: str, n: int = 1) -> None:
+        with self._counts_lock:
+            table[key] = table.get(key, 0) + n
+
+    def _error(self, stage: str, exc: BaseException | str) -> None:
+        self._count(self.errors, stage)
+        now = time.monotonic()
+        if now - self._last_error_log.get(stage, -1e9) > 5.0:   # rate-limited: no log floods
+            self._last_error_log[stage] = now
+            log.error("%s: %s", stage, exc)
+
+    # -- live mode ---------------------------------------------------------------------------
+    def _on_sample(self, sample: Sample) -> None:
+        """Called from capture threads: a short lock around the assembler, nothing else."""
+        try:
+            fix = self._transforms.get(sample.stream)
+            if fix is not None:
+                sample = Sample(sample.stream, sample.modality, sample.t_ns, fix(sample.data),
+                                sample.meta, sample.row_t_ns)
+            with self._asm_lock:
+                self._assembler.push(sample)
+            self._count(self.samples, sample.stream)
+        except Exception as exc:   # a bad sample must never kill a capture thread
+            self._count(self.sample_errors, getattr(sample, "stream", "?"))
+            self._error(f"sample {getattr(sample, 'stream', '?')}", exc)
+
+    def start(self) -> "Pipeline":
+        """Start the worker, the poll thread and every source (a source that fails to start is
+        reported unhealthy; the others run)."""
+        if self._running:
+            return self
+        self._stop.clear()
+        self._running = True
+        self._threads = [threading.Thread(target=self._worker_loop, name="edgebind-infer", daemon=True),
+                         threading.Thread(target=self._poll_loop, name="edgebind-windows", daemon=True)]
+        for t in self._threads:
+            t.start()
+        for src in self.sources:
+            try:
+                src.start(self._on_sample)
+                self._started_sources.append(src)
+            except Exception as exc:
+                for info in src.streams:
+                    self.start_failures[info.stream] = str(exc)
+                self._error("source start", exc)
+        return self
+
+    def _poll_loop(self) -> None:
+        # Sample-driven (now_ns=None): the newest sample time is "now", whatever clock a
+        # source stamps with; a stalled stream doesn't hold windows back while others run.
+        while not self._stop.wait(self.config.poll_interval_s):
+            self._poll_once(None)
+
+    def _poll_once(self, now_ns: int | None, flush: bool = False) -> None:
+        t0 = time.perf_counter()
+        try:
+            with self._asm_lock:
+                wss = self._assembler.flush() if flush else self._assembler.poll(now_ns)
+        except Exception as exc:
+            self._error("assemble", exc)
+            return
+        if wss:
+            self.latency["assemble"].observe(time.perf_counter() - t0)
+        ready = time.monotonic_ns()
+        for ws in wss:
+            self.windows_in += 1
+            self._queue.put(_Job(ws, ready, int(ws.t_end_ns)))
+
+    def _worker_loop(self) -> None:
+        while True:
+            jobs = self._queue.get_batch(self.config.max_batch, timeout_s=0.5)
+            if jobs:
+                try:
+                    self._process(jobs)
+                except Exception as exc:     # the worker never dies
+                    self._error("worker", exc)
+            elif self._queue.closed_and_empty:
+                return
+
+    def stop(self, drain: bool = True, timeout_s: float = 30.0) -> None:
+        """Stop the sources; with ``drain`` the windows already captured are still processed."""
+        if not self._running:
+            return
+        for src in self._started_sources:
+            try:
+                src.stop()
+            except Exception as exc:
+                self._error("source stop", exc)
+        self._started_sources = []
+        self._stop.set()
+        self._threads[1].join(timeout_s)
+        if drain:
+            self._poll_once(None)
+            self._poll_once(None, flush=True)
+        else:
+            while self._queue.get_batch(1 << 30, timeout_s=0):
+                pass
+        self._queue.close()
+        self._threads[0].join(timeout_s)
+        self._running = False
+
+    def close(self, drain: bool = True) -> None:
+        """Stop (with ``drain``: process what was captured and end open intervals), then close
+        the sinks."""
+        self.stop(drain=drain)
+        if drain:
+            self.flush_detector()
+        for s in self._sinks:
+            try:
+                s.close()
+            except Exception as exc:
+                self._error("sink close", exc)
+
+    def __enter__(self) -> "Pipeline":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def worker_alive(self) -> bool:
+        return bool(self._threads) and self._threads[0].is_alive()
+
+    # -- synchronous mode --------------------------------------------------------------------
+    def run_sync(self, samples: Iterable[Sample] | None = None,
+                 flush: bool = True) -> Iterator[Any]:
+        """Process ``samples`` (default: every source's ``iter_samples()``, merged by time)
+        inline and yield event objects as they are decided. Deterministic; no threads."""
+        if samples is None:
+            samples = merge_samples(s.iter_samples() for s in self.sources)
+        step_ns = max(1, int(self.config.hop_s * 1e9) // 4)
+        next_poll: int | None = None
+        last_t = None
+        jobs: list[_Job] = []
+        for s in samples:
+            self._on_sample(s)
+            last_t = s.t_ns
+            if next_poll is None:
+                next_poll = s.t_ns
+            if s.t_ns >= next_poll:
+                next_poll = s.t_ns + step_ns
+                jobs += self._sync_jobs(s.t_ns)
+                if len(jobs) >= self.config.max_batch:
+                    yield from self._process(jobs)
+                    jobs = []
+        if last_t is not None:
+            jobs += self._sync_jobs(last_t)
+            if flush:
+                jobs += self._sync_jobs(None, flush=True)
+        if jobs:
+            yield from self._process(jobs)
+        if flush:
+            yield from self.flush_detector()
+
+    def _sync_jobs(self, now_ns: int | None, flush: bool = False) -> list[_Job]:
+        t0 = time.perf_counter()
+        try:
+            wss = self._assembler.flush() if flush else self._assembler.poll(now_ns)
+        except Exception as exc:
+            self._error("assemble", exc)
+            return []
+        if wss:
+            self.latency["assemble"].observe(time.perf_counter() - t0)
+        ready = time.monotonic_ns()
+        self.windows_in += len(wss)
+        return [_Job(ws, ready, ready) for ws in wss]
+
+    # -- the work ----------------------------------------------------------------------------
+    def _process(self, jobs: list[_Job]) -> list[Any]:
+        with self._swap_lock:
+            detector, sinks = self._detector, list(self._sinks)
+        start_ns = time.monotonic_ns()
+        for j in jobs:
+            self.latency["queue_wait"].observe((start_ns - j.ready_ns) / 1e9)
+
+        t0 = time.perf_counter()
+        per_mod: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for i, j in enumerate(jobs):
+            for m, w in j.windowset.windows.items():
+                if m not in self.modalities:
+                    continue
+                try:
+                    x = self.embedder.prepare(m, w.model_item())
+                except Exception as exc:   # bad data in one window: skip it, count it
+                    self._error(f"preprocess {m}", exc)
+                    continue
+                per_mod.setdefault(m, []).append((i, x))
+        t1 = time.perf_counter()
+        embs: list[dict[str, np.ndarray]] = [{} for _ in jobs]
+        for m, items in per_mod.items():
+            try:
+                out = self.embedder.embed_batch(m, np.concatenate([x for _, x in items]),
+                                                batch_size=self.config.max_batch)
+            except Exception as exc:
+                self._error(f"model {m}", exc)
+                continue
+            for (i, _), row in zip(items, out):
+                if np.all(np.isfinite(row)):
+                    embs[i][m] = row
+                else:
+                    self._error(f"model {m}", "non-finite embedding (window skipped)")
+        t2 = time.perf_counter()
+        prep_s, model_s = t1 - t0, t2 - t1
+        if per_mod:
+            self.latency["preprocess"].observe(prep_s)
+            self.latency["model"].observe(model_s)
+
+        emitted: list[Any] = []
+        for j, emb in zip(jobs, embs):
+            ws = j.windowset
+            self.windows_done += 1
+            self.last_window_end_ns = int(ws.t_end_ns)
+            if not emb:
+                self._count(self.errors, "empty window")
+                continue
+            ws_windows = [ws.windows[m] for m in emb]
+            t_start = min(int(w.t_start_ns) for w in ws_windows)
+            streams = tuple(sorted({s for w in ws_windows for s in w.streams}))
+            td = time.perf_counter()
+            try:
+                with self._detect_lock:
+                    events = list(detector.update(t_start, int(ws.t_end_ns), emb, streams))
+            except Exception as exc:
+                self._error("detect", exc)
+                continue
+            te = time.perf_counter()
+            self.latency["detect"].observe(te - td)
+            for ev in events:
+                self._emit(ev, sinks)
+            done = time.monotonic_ns()
+            self.latency["emit"].observe(time.perf_counter() - te)
+            e2e = (done - j.ref_ns) / 1e9
+            self.latency["end_to_end"].observe(e2e)
+            self.latency["end_to_end_excl_model"].observe(max(0.0, e2e - model_s))
+            self.latency["end_to_end_excl_encoder"].observe(max(0.0, e2e - model_s - prep_s))
+            emitted.extend(events)
+            if self.on_window is not None:
+                try:
+                    self.on_window(WindowResult(
+                        t_start, int(ws.t_end_ns), _scores_dict(getattr(detector, "scores", None)),
+                        _scores_dict(getattr(detector, "levels", None)), events, tuple(emb),
+                        getattr(detector, "frame", None)))
+                except Exception as exc:
+                    self._error("on_window", exc)
+        return emitted
+
+    def _emit(self, event: Any, sinks: list[Any]) -> None:
+        self._count(self.events_by_name, str(getattr(event, "name", "?")))
+        d = event.to_dict() if hasattr(event, "to_dict") else dict(event)
+        for sink in sinks:
+            try:
+                sink.emit(d)      # sinks never block (bounded queues inside)
+            except Exception as exc:
+                self._error(f"sink {type(sink).__name__}", exc)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception as exc:
+                self._error("on_event", exc)
+
+    # -- reload ------------------------------------------------------------------------------
+    def reload(self, *, anchor_set: Any = None, thresholds: dict[str, float] | None = None,
+               detector_config: Any = None, detector: Any = None,
+               sinks: Sequence[Any] | None = None) -> list[Any]:
+        """Change anchors, thresholds or detector settings (in place, keeping the state of the
+        anchors that stay; or swap in a whole new ``detector``) and/or the sinks, between two
+        windows; the streams keep running. Returns the sinks that were replaced (the caller
+        closes them)."""
+        if anchor_set is not None:
+            self._check_space(anchor_set)
+        closing: list[Any] = []
+        with self._swap_lock:
+            old = self._sinks
+            if sinks is not None:
+                self._sinks = list(sinks)
+            if detector is not None:
+                self._detector = detector
+            cur = self._detector
+            new_sinks = list(self._sinks)
+        if detector is None and (anchor_set is not None or thresholds is not None
+                                 or detector_config is not None):
+            with self._detect_lock:
+                closing = list(cur.reload(anchor_set=anchor_set, thresholds=thresholds,
+                                          config=detector_config) or [])
+        if anchor_set is not None:
+            self._anchor_set = anchor_set
+        for ev in closing:                 # intervals of anchors that went away
+            self._emit(ev, new_sinks)
+        return old if sinks is not None else []
+
+    def flush_detector(self) -> list[Any]:
+        """End every active interval (``end`` events to the sinks); used at shutdown."""
+        flush = getattr(self._detector, "flush", None)
+        if flush is None:
+            return []
+        with self._detect_lock:
+            events = list(flush(self.last_window_end_ns))
+        with self._swap_lock:
+            sinks = list(self._sinks)
+        for ev in events:
+            self._emit(ev, sinks)
+        return events
+
+    @property
+    def detector(self) -> Any:
+        return self._detector
+
+    @property
+    def sinks(self) -> list[Any]:
+        return list(self._sinks)
+
+    # -- health and metrics ------------------------------------------------------------------
+    def stream_health(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for src in self.sources:
+            try:
+                h = src.health() or {}
+            except Exception as exc:
+                h = {i.stream: {"state": "disconnected", "last_error": f"health(): {exc}"}
+                     for i in src.streams}
+            for name, st in h.items():
+                out[name] = _as_dict(st)
+        for name, err in self.start_failures.items():
+            out.setdefault(name, {})
+            out[name].update(state="disconnected", last_error=err)
+        for info in self.stream_infos:
+            out.setdefault(info.stream, {"state": "unknown"})
+            out[info.stream]["modality"] = info.modality
+            out[info.stream]["received"] = self.samples.get(info.stream, 0)
+        return out
+
+    def health(self) -> dict[str, Any]:
+        """Per-stream health, queue and drops, worker state. ``status``: ``ok`` (every stream
+        ok), ``degraded`` (some stream degraded) or ``failing`` (a stream disconnected or the
+        inference worker stopped) — the daemon keeps running in every case."""
+        streams = self.stream_health()
+        states = {s.get("state") for s in streams.values()}
+        worker_ok = (not self._running) or self.worker_alive()
+        if not worker_ok or "disconnected" in states:
+            status = "failing"
+        elif states - {"ok"}:
+            status = "degraded"
+        else:
+            status = "ok"
+        return {"status": status, "streams": streams,
+                "queue": {"depth": len(self._queue), "capacity": self._queue.capacity,
+                          "dropped": self._queue.dropped},
+                "worker": {"alive": self.worker_alive(), "windows": self.windows_done,
+                           "last_window_end_ns": self.last_window_end_ns},
+                "errors": dict(self.errors)}
+
+    def metrics(self) -> dict[str, Any]:
+        """Counters, gauges and latency histograms for ``/metrics`` and benchmarks."""
+        sinks = {}
+        for i, s in enumerate(self.sinks):
+            try:
+                sinks[f"{i}:{getattr(s, 'name', type(s).__name__)}"] = dict(s.stats())
+            except Exception:
+                pass
+        try:
+            asm = dict(self._assembler.stats)
+        except Exception:
+            asm = {}
+        with self._counts_lock:
+            return {"samples": dict(self.samples), "sample_errors": dict(self.sample_errors),
+                    "windows_assembled": self.windows_in, "windows_processed": self.windows_done,
+                    "windows_dropped": self._queue.dropped, "queue_depth": len(self._queue),
+                    "queue_capacity": self._queue.capacity,
+                    "events": dict(self.events_by_name), "errors": dict(self.errors),
+                    "assembler": asm, "sinks": sinks,
+                    "latency": {k: h.snapshot() for k, h in self.latency.items()}}

@@ -1,0 +1,259 @@
+"""Microphone: event sounds, unlabelled distractor sounds, room background; 16 kHz mono [-1, 1].
+
+Each occurrence's sound is synthesised once as a whole *track* (dry, at 1 m, then room reverb
+and distance) from its parameters; the mix at any time is the background plus the overlapping
+slices of the tracks, so streaming chunks and training windows hear the same thing.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgebind.sim.actors import slam_angle
+from edgebind.sim.scene import Room
+
+if TYPE_CHECKING:
+    from edgebind.sim.compose import Scene
+
+RATE = 16000
+TAIL_S = 0.4   # reverb tail kept after an occurrence ends
+
+
+def _t(n: int) -> np.ndarray:
+    return np.arange(n, dtype=np.float32) / RATE
+
+
+def _fft_len(n: int) -> int:
+    return 1 << max(int(n) - 1, 15).bit_length()
+
+
+def band_noise(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
+    """White noise limited to [lo, hi] Hz (FFT mask), unit RMS."""
+    m = _fft_len(n)
+    spec = np.fft.rfft(rng.standard_normal(m).astype(np.float32))
+    f = np.fft.rfftfreq(m, 1.0 / RATE)
+    spec[(f < lo) | (f > hi)] = 0
+    x = np.fft.irfft(spec, m)[:n].astype(np.float32)
+    return x / (np.sqrt(np.mean(x * x)) + 1e-9) if n else x
+
+
+def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
+    m = _fft_len(n)
+    spec = np.fft.rfft(rng.standard_normal(m).astype(np.float32))
+    f = np.fft.rfftfreq(m, 1.0 / RATE)
+    spec /= np.sqrt(np.maximum(f, 20.0))
+    x = np.fft.irfft(spec, m)[:n].astype(np.float32)
+    return x / (np.sqrt(np.mean(x * x)) + 1e-9) if n else x
+
+
+def _add(track: np.ndarray, at_s: float, sig: np.ndarray) -> None:
+    i = int(round(at_s * RATE))
+    if i >= len(track) or i + len(sig) <= 0:
+        return
+    j0 = max(0, -i)
+    j1 = min(len(sig), len(track) - i)
+    track[i + j0:i + j1] += sig[j0:j1]
+
+
+def _decay_tone(f: float, dur: float, tau: float, amp: float, phase: float = 0.0) -> np.ndarray:
+    t = _t(int(dur * RATE))
+    return (amp * np.exp(-t / tau) * np.sin(2 * np.pi * f * t + phase)).astype(np.float32)
+
+
+def _burst(rng: np.random.Generator, dur: float, tau: float, lo: float, hi: float, amp: float) -> np.ndarray:
+    n = max(int(dur * RATE), 32)
+    return (amp * np.exp(-_t(n) / tau) * band_noise(rng, n, lo, hi)).astype(np.float32)
+
+
+def _harmonic(f0: np.ndarray, amps: list[float]) -> np.ndarray:
+    """Sum of harmonics of a time-varying f0 (Hz per sample), kept under Nyquist."""
+    ph = 2 * np.pi * np.cumsum(f0) / RATE
+    out = np.zeros(len(f0), np.float32)
+    for k, a in enumerate(amps, start=1):
+        out += (a * np.sin(k * ph) * (k * f0 < RATE / 2 - 200)).astype(np.float32)
+    return out
+
+
+def _env(n: int, attack: float, release: float) -> np.ndarray:
+    t = _t(n)
+    dur = n / RATE
+    return np.clip(np.minimum(t / max(attack, 1e-3), (dur - t) / max(release, 1e-3)), 0, 1).astype(np.float32)
+
+
+def dry_track(event: str, p: dict[str, Any]) -> np.ndarray:
+    """The sound of one occurrence at 1 m, before the room: float32 (duration * RATE,)."""
+    rng = np.random.default_rng([p["seed"], 101])
+    n = int(p["duration_s"] * RATE)
+    tr = np.zeros(n, np.float32)
+    k = p["intensity"]
+    if event == "glass_breaking":
+        _add(tr, 0.0, _burst(rng, 0.12, 0.025, 300, 7800, 0.9 * k))
+        _add(tr, 0.0, _burst(rng, 0.25, 0.06, 2000, 7800, 0.35 * k))
+        n_t = int(rng.integers(40, 90))
+        onsets = np.concatenate([rng.exponential(0.3, n_t // 2), 0.35 + rng.exponential(0.35, n_t - n_t // 2)])
+        for on in onsets:
+            if on < p["duration_s"]:
+                f = float(rng.uniform(2800, 7800))
+                _add(tr, float(on), _decay_tone(f, 0.12, float(rng.uniform(0.01, 0.05)),
+                                                float(rng.uniform(0.05, 0.3)) * k * np.exp(-on / 1.2),
+                                                float(rng.uniform(0, 6.28))))
+    elif event == "dog_barking":
+        for b in p["barks"]:
+            dur = float(rng.uniform(0.11, 0.22))
+            m = int(dur * RATE)
+            s = _t(m) / dur
+            f0 = p["f0"] * float(rng.uniform(0.85, 1.15)) * (1.0 + 0.35 * np.sin(np.pi * s) - 0.15 * s)
+            amps = [1.0, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08]
+            voice = _harmonic(f0.astype(np.float32), amps)
+            voice += 0.35 * band_noise(rng, m, 400, 4000)
+            e = (np.minimum(s / 0.08, 1.0) * np.exp(-3.0 * s)).astype(np.float32)
+            _add(tr, b, 0.35 * k * voice * e)
+    elif event == "smoke_alarm":
+        from edgebind.sim.actors import beeping
+        t = _t(n)
+        f = p["beep_hz"]
+        tone = np.sin(2 * np.pi * f * t) + 0.3 * np.sin(2 * np.pi * 3 * f * t)
+        c = (t + p["phase"]) % 4.0
+        gate = ((c < 3.0) & ((c % 1.0) < 0.5)).astype(np.float32)
+        gate = np.convolve(gate, np.ones(80, np.float32) / 80, mode="same")  # 5 ms ramps
+        tr += (0.3 * k * tone * gate).astype(np.float32)
+        del beeping
+    elif event == "footsteps":
+        period = 1.0 / p["cadence"]
+        t0 = (1.0 - p["phase"]) * period % period
+        step = t0
+        while step < p["duration_s"]:
+            a = k * float(rng.uniform(0.7, 1.2))
+            _add(tr, step, _decay_tone(float(rng.uniform(55, 110)), 0.12, 0.03, 0.5 * a))
+            if p["shoe"] == "soft":
+                _add(tr, step, _burst(rng, 0.06, 0.015, 100, 1500, 0.12 * a))
+            else:
+                hi = 7000 if p["shoe"] == "heel" else 4000
+                _add(tr, step + 0.005, _burst(rng, 0.03, 0.006, 800, hi, 0.3 * a))
+            step += period * float(rng.uniform(0.95, 1.05))
+    elif event == "door_slamming":
+        ti = p["t_impact"]
+        _add(tr, 0.0, 0.05 * k * band_noise(rng, int(ti * RATE), 150, 900) * _env(int(ti * RATE), ti * 0.9, 0.01))
+        _add(tr, ti, _decay_tone(float(rng.uniform(45, 90)), 0.6, 0.12, 0.9 * k))
+        _add(tr, ti, _burst(rng, 0.4, 0.05, 60, 3000, 0.8 * k))
+        _add(tr, ti, _burst(rng, 0.3, 0.03, 1500, 6000, 0.15 * k))
+        # Rattles where the rebounding door hits the frame again.
+        s, prev = ti + 0.01, 0.0
+        while s < p["duration_s"]:
+            a = slam_angle(p, s)
+            if prev > 0.3 and a < prev and slam_angle(p, s + 0.01) > a:
+                _add(tr, s, _burst(rng, 0.12, 0.02, 80, 2500, 0.25 * k * min(1.0, prev / 10)))
+            prev = a
+            s += 0.01
+    elif event == "person_falling":
+        ti = p["t_impact"]
+        m = int(0.45 * RATE)
+        _add(tr, max(ti - 0.45, 0.0), 0.08 * k * band_noise(rng, m, 800, 5000) * _env(m, 0.2, 0.05))
+        _add(tr, ti, _decay_tone(float(rng.uniform(40, 80)), 0.5, 0.09, 0.8 * k))
+        _add(tr, ti, _burst(rng, 0.3, 0.05, 50, 1500, 0.7 * k))
+        _add(tr, ti + float(rng.uniform(0.07, 0.15)), _burst(rng, 0.2, 0.03, 80, 2000, 0.35 * k))
+        if rng.random() < 0.5:   # a groan
+            m = int(0.6 * RATE)
+            f0 = float(rng.uniform(110, 200)) * (1.0 - 0.15 * _t(m) / 0.6)
+            _add(tr, ti + 0.5, 0.06 * k * _harmonic(f0.astype(np.float32), [1, 0.6, 0.4, 0.2]) * _env(m, 0.1, 0.3))
+    elif event == "machine_running":
+        t = _t(n)
+        f0 = p["hum_hz"]
+        hum = np.zeros(n, np.float32)
+        for h in range(1, 8):
+            hum += float(rng.uniform(0.2, 1.0) / h) * np.sin(2 * np.pi * f0 * h * t + float(rng.uniform(0, 6.28)))
+        am = 1.0 + 0.25 * np.sin(2 * np.pi * p["rpm"] / 60.0 * t)
+        broad = band_noise(rng, n, 200, float(rng.uniform(2500, 6000)))
+        tr += (k * (0.12 * hum * am + 0.05 * broad) * _env(n, 0.3, 0.2)).astype(np.float32)
+    return tr
+
+
+def nuisance_track(kind: str, p: dict[str, Any]) -> np.ndarray:
+    """Unlabelled distractor sounds at 1 m (may be silent for vibration-only nuisance)."""
+    rng = np.random.default_rng([p["seed"], 102])
+    n = int(p["duration_s"] * RATE)
+    tr = np.zeros(n, np.float32)
+    k = p["intensity"]
+    if kind == "beep":          # a microwave / phone: one or two short beeps, not T3
+        f = float(rng.uniform(900, 2600))
+        for j in range(int(rng.integers(1, 3))):
+            _add(tr, 0.05 + 0.25 * j, 0.15 * k * _decay_tone(f, 0.12, 10.0, 1.0) * _env(int(0.12 * RATE), 0.005, 0.005))
+    elif kind == "knock":       # a single knock on furniture
+        _add(tr, 0.05, _burst(rng, 0.15, 0.02, 150, 3000, 0.25 * k))
+    elif kind == "chatter":     # distant speech-like babble
+        t = _t(n)
+        f0 = float(rng.uniform(100, 230)) * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
+        v = _harmonic(f0.astype(np.float32), [1, 0.7, 0.5, 0.4, 0.3, 0.2])
+        syl = (0.5 + 0.5 * np.sin(2 * np.pi * float(rng.uniform(3, 5)) * t)) ** 2
+        tr += (0.05 * k * v * syl * _env(n, 0.2, 0.2)).astype(np.float32)
+    elif kind == "music":
+        t = _t(n)
+        for j in range(int(p["duration_s"] * 3)):
+            f = 220 * 2 ** (int(rng.integers(0, 12)) / 12)
+            _add(tr, j / 3, 0.04 * k * _decay_tone(f, 0.3, 0.15, 1.0))
+        del t
+    return tr
+
+
+def room_ir(room: Room) -> np.ndarray:
+    """A room impulse response: the direct path, then exponentially decaying diffuse noise."""
+    key = "audio_ir"
+    if key not in room._cache:
+        rng = np.random.default_rng([room.seed, 55])
+        rt60 = float(rng.uniform(0.2, 0.7))
+        n = int(min(rt60, TAIL_S) * RATE)
+        t = _t(n)
+        ir = rng.standard_normal(n).astype(np.float32) * np.exp(-6.9 * t / rt60) * float(rng.uniform(0.04, 0.1))
+        ir[0] = 1.0
+        room._cache[key] = ir.astype(np.float32)
+    return room._cache[key]
+
+
+def wet(track: np.ndarray, room: Room, distance_m: float) -> np.ndarray:
+    """Through the room to the microphone: reverb (FFT convolution) and distance loss."""
+    ir = room_ir(room)
+    m = len(track) + len(ir) - 1
+    nfft = 1 << (m - 1).bit_length()
+    y = np.fft.irfft(np.fft.rfft(track, nfft) * np.fft.rfft(ir, nfft), nfft)[:len(track) + int(TAIL_S * RATE)]
+    y = y[:len(track) + int(TAIL_S * RATE)]
+    out = np.zeros(len(track) + int(TAIL_S * RATE), np.float32)
+    out[:len(y)] = y
+    return out * np.float32(1.0 / max(distance_m, 1.0) ** 0.8)
+
+
+def source_distance(event: str, p: dict[str, Any], room: Room) -> float:
+    if "z" in p:
+        return float(p["z"])
+    if event == "smoke_alarm":
+        return room.wall_z
+    if event in ("glass_breaking", "door_slamming"):
+        return room.wall_z
+    return float(p.get("distance", 2.0))
+
+
+def background(scene: Scene, t0_ns: int, n: int) -> np.ndarray:
+    """Room tone: pink noise (1 s blocks seeded by their index, so chunks agree) plus a faint
+    mains/HVAC hum; level from the room's noise settings."""
+    room = scene.room
+    level = 10 ** (room.noise["audio_db"] / 20)
+    b0 = t0_ns // 1_000_000_000
+    i0 = int(round((t0_ns - b0 * 1_000_000_000) * RATE / 1e9))
+    blocks = []
+    need = i0 + n
+    b = b0
+    while sum(len(x) for x in blocks) < need:
+        rng = np.random.default_rng([room.seed, 77, int(b) & 0xFFFFFFFF])
+        blocks.append(pink_noise(rng, RATE))
+        b += 1
+    x = np.concatenate(blocks)[i0:i0 + n] * np.float32(level)
+    t = (t0_ns / 1e9 + np.arange(n) / RATE).astype(np.float64)
+    hrng = np.random.default_rng([room.seed, 78])
+    mains = 50.0 if hrng.random() < 0.5 else 60.0
+    hum_level = level * float(hrng.uniform(0.0, 0.8))
+    x += (hum_level * (np.sin(2 * np.pi * mains * t) + 0.5 * np.sin(2 * np.pi * 2 * mains * t))).astype(np.float32)
+    return x.astype(np.float32)
+
+
+def mic_gain(room: Room) -> float:
+    return float(10 ** (room.noise["audio_gain_db"] / 20))

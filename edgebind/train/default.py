@@ -1,0 +1,312 @@
+"""The default tiny model: trained on the simulated world with ImageBind's recipe, exported into
+a bundle (<= 20 MB) with an anchor set for the eight simulated events.
+
+    python -m edgebind.train.default          # or: edgebind train default
+
+1. render a class-balanced cache of simulated windows (model-ready inputs; seed 1000);
+2. stage 1: vision <-> text contrastive (frame <-> caption), both towers trained;
+3. stage 2: audio, depth, thermal and IMU each bound to the FROZEN vision tower (InfoNCE on
+   precomputed vision embeddings), never paired with text;
+4. export: sensor towers FP32, the text tower FP16 (its 49408-row token table dominates), the
+   training preprocessing (2 s audio/IMU windows) in the manifest;
+5. the anchor set (each event's captions through the bundle's text tower) and the evaluation
+   on a held-out seed, recorded beside the bundle (``eval.json``, ``eval.md``).
+
+Every stage checkpoints into the work folder; running again resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SENSORS = ("audio", "depth", "thermal", "imu")
+DEFAULT_WORK = Path.home() / ".cache" / "edgebind" / "train-default"
+
+# ImageBind architecture, tiny widths; big patches keep the token count (and CPU time) low:
+# vision 28-px patches (8x8 grid), depth/thermal 32 px (7x7), audio stride 16 (8x12 patches).
+# The text tower is 64 wide so its 49408-token table fits the size budget.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "out_embed_dim": 128,
+    "kernel_size": [2, 28, 28],
+    "vision_embed_dim": 128, "vision_num_blocks": 2, "vision_num_heads": 4,
+    "text_embed_dim": 64, "text_num_blocks": 2, "text_num_heads": 2,
+    "audio_embed_dim": 128, "audio_num_blocks": 2, "audio_num_heads": 4, "audio_stride": 16,
+    "audio_drop_path": 0.0,
+    "depth_embed_dim": 128, "depth_num_blocks": 2, "depth_num_heads": 4, "depth_kernel_size": 32,
+    "thermal_embed_dim": 128, "thermal_num_blocks": 2, "thermal_num_heads": 4,
+    "thermal_kernel_size": 32,
+    "imu_embed_dim": 128, "imu_num_blocks": 2, "imu_num_heads": 4, "imu_drop_path": 0.0,
+}
+
+
+def _stage1() -> "Any":
+    from edgebind.train.loop import TrainConfig
+    return TrainConfig(steps=1200, batch_size=64, lr=2e-3, warmup_steps=60, weight_decay=0.05,
+                       checkpoint_every=200, log_every=20)
+
+
+def _stage2() -> "Any":
+    from edgebind.train.loop import TrainConfig
+    return TrainConfig(steps=500, batch_size=64, lr=2e-3, warmup_steps=30, weight_decay=0.05,
+                       checkpoint_every=100, log_every=20)
+
+
+@dataclass
+class Recipe:
+    n_train: int = 4000
+    train_seed: int = 1000
+    difficulty: float = 1.0
+    window_s: float = 2.0
+    stage1: Any = field(default_factory=_stage1)
+    stage2: Any = field(default_factory=_stage2)
+    stage1_positives: str = "pairs"
+    stage2_temperature: str | float = 0.07
+    eval_seed: int = 7
+    eval_n: int = 400
+    eval_probe_n: int = 800
+    threads: int = 2
+    seed: int = 0
+
+    def scaled(self, factor: float) -> "Recipe":
+        """A shorter run (tests, quick looks): fewer windows and steps."""
+        s1 = dataclasses.replace(self.stage1, steps=max(2, int(self.stage1.steps * factor)),
+                                 warmup_steps=max(1, int(self.stage1.warmup_steps * factor)))
+        s2 = dataclasses.replace(self.stage2, steps=max(2, int(self.stage2.steps * factor)),
+                                 warmup_steps=max(1, int(self.stage2.warmup_steps * factor)))
+        return dataclasses.replace(self, n_train=max(64, int(self.n_train * factor)), stage1=s1,
+                                   stage2=s2, eval_n=max(64, int(self.eval_n * factor)),
+                                   eval_probe_n=max(64, int(self.eval_probe_n * factor)))
+
+
+def _log(msg: str) -> None:
+    print(f"[default {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def embed_all(model, modality: str, x: np.ndarray, batch: int = 128) -> np.ndarray:
+    import torch
+    outs = []
+    model.eval()
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            chunk = np.asarray(x[i:i + batch])
+            t = torch.from_numpy(chunk.astype(np.int64 if modality == "text" else np.float32))
+            outs.append(model.embed(modality, t).float().numpy())
+    return np.concatenate(outs)
+
+
+def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any, dict[str, float]]:
+    """Stages 0-3: cache, vision-text, binding. Returns (model, seconds per stage)."""
+    import torch
+
+    from edgebind import models
+    from edgebind.train.data import load_cache
+    from edgebind.train.loop import fit
+    from edgebind.train.modelio import save_model
+    from edgebind.train.simdata import build_cache
+    from edgebind.train.tasks import BindTask
+
+    torch.set_num_threads(recipe.threads)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    cache = build_cache(work / "cache", recipe.n_train, recipe.train_seed,
+                        difficulty=recipe.difficulty, window_s=recipe.window_s,
+                        show_progress=progress)
+    data = load_cache(cache)
+    times["render_cache"] = time.perf_counter() - t
+    _log(f"cache: {len(data)} windows in {times['render_cache']:.0f} s")
+
+    torch.manual_seed(recipe.seed)
+    model = models.build(DEFAULT_CONFIG)
+    t = time.perf_counter()
+    s1 = dataclasses.replace(recipe.stage1, progress=progress, seed=recipe.seed)
+    task = BindTask(model, "text", "vision", train_hub=True, positives=recipe.stage1_positives)
+    r = fit(task, data, s1, work / "stage1-vision-text", resume=True,
+            keys=["vision", "text", "label"], label="stage 1 vision-text")
+    times["stage1"] = time.perf_counter() - t
+    _log(f"stage 1: loss {r.loss:.3f} in {times['stage1']:.0f} s")
+
+    t = time.perf_counter()
+    vis_emb = embed_all(model, "vision", data.arrays["vision"])
+    data = data.with_array("vision_embedding", vis_emb.astype(np.float32))
+    times["vision_embeddings"] = time.perf_counter() - t
+    for m in SENSORS:
+        t = time.perf_counter()
+        s2 = dataclasses.replace(recipe.stage2, progress=progress, seed=recipe.seed)
+        task = BindTask(model, m, "vision", temperature=recipe.stage2_temperature)
+        r = fit(task, data, s2, work / f"stage2-{m}", resume=True,
+                keys=[m, "vision_embedding"], label=f"stage 2 {m}->vision")
+        times[f"stage2_{m}"] = time.perf_counter() - t
+        _log(f"stage 2 {m}: loss {r.loss:.3f} in {times[f'stage2_{m}']:.0f} s")
+    model.eval()
+    save_model(model, work / "model.pt", extra={"recipe": _recipe_dict(recipe)})
+    return model, times
+
+
+def _recipe_dict(recipe: Recipe) -> dict[str, Any]:
+    d = dataclasses.asdict(recipe)
+    return json.loads(json.dumps(d, default=str))
+
+
+def write_calibration(data, folder: Path, n: int = 48) -> Path:
+    """Model-ready samples for the export's accuracy reports (and INT8 calibration)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    idx = np.linspace(0, len(data) - 1, min(n, len(data))).astype(int)
+    for m in ("vision", *SENSORS):
+        x = np.asarray(data.arrays[m][idx], dtype=np.float32)
+        if m == "audio":
+            x = np.repeat(x[:, None], 3, axis=1)  # the bundle's 3-clip audio input
+        np.save(folder / f"{m}.npy", x)
+    np.save(folder / "text.npy", np.asarray(data.arrays["text"][idx], dtype=np.int64))
+    return folder
+
+
+def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
+                   progress: bool = True) -> Path:
+    """Sensor towers FP32 + text FP16 in one bundle with the training preprocessing."""
+    from edgebind.export import ExportOptions, export_bundle
+    from edgebind.export.source import space_id_of
+    from edgebind.modality import MODALITIES
+    from edgebind.runtime import load_bundle
+    from edgebind.runtime.manifest import Manifest
+    from edgebind.train.simdata import train_preprocess
+
+    space = space_id_of(model.state_dict())
+    info = {"preset": "edgebind-default-tiny", "config": model.config.to_dict(),
+            "source": "edgebind.train.default (simulated world)"}
+    build = dest.parent / f".{dest.name}.build"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    parts = {"sensors": (["vision", *SENSORS], ["fp32"]), "text": (["text"], ["fp16"])}
+    manifests = {}
+    for name, (mods, precisions) in parts.items():
+        opts = ExportOptions(modalities=mods, precisions=precisions, calibration=str(calibration),
+                             progress=progress, smoothquant=None)
+        manifests[name] = export_bundle(model, build / name, opts, space_id=space, model_info=info)
+    final = build / "bundle"
+    final.mkdir()
+    encoders = {}
+    for name, man in manifests.items():
+        for m, entry in man.encoders.items():
+            encoders[m] = entry
+            for v in entry.variants.values():
+                for ref in v.files():
+                    shutil.copy2(build / name / ref.file, final / ref.file)
+    first = manifests["sensors"]
+    manifest = dataclasses.replace(
+        first, encoders={m: encoders[m] for m in MODALITIES if m in encoders},
+        preprocess=train_preprocess(window_s).to_dict(),
+        extra={**first.extra, "training": {"recipe": "edgebind.train.default",
+                                           "data": "edgebind.sim sample_clip"}})
+    manifest.write(final / "manifest.json")
+    load_bundle(final).close()  # verifies hashes and opens every encoder
+    if dest.exists():
+        shutil.rmtree(dest)
+    final.rename(dest)
+    shutil.rmtree(build, ignore_errors=True)
+    return dest
+
+
+def write_anchors(bundle: Path, path: Path) -> Path:
+    """The anchor set of the eight simulated events: each event's captions through the bundle's
+    text tower (plain captions, the wording the text tower was trained on)."""
+    from edgebind.anchors import AnchorSet, text_anchor
+    from edgebind.embedder import Embedder
+    from edgebind.sim import CAPTIONS, EVENTS
+
+    emb = Embedder.from_bundle(bundle)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return emb.embed_batch("text", emb.prepare("text", texts))
+
+    anchors = [text_anchor(e, CAPTIONS[e], encode, templates={"default": ("{}",)},
+                           background=(e == "quiet_room"), dim=emb.embed_dim) for e in EVENTS]
+    aset = AnchorSet(space_id=emb.space_id, dim=emb.embed_dim, anchors=anchors,
+                     meta={"source": "edgebind.train.default", "events": list(EVENTS)})
+    return aset.save(path)
+
+
+def run_recipe(recipe: Recipe, work: Path, out: Path, progress: bool = True) -> dict[str, Any]:
+    from edgebind.evaluate import evaluate_bundle, markdown
+    from edgebind.train.data import load_cache
+
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    model, times = train_model(recipe, work, progress)
+    t = time.perf_counter()
+    calib = write_calibration(load_cache(work / "cache"), work / "calibration")
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = export_default(model, out / "bundle", calib, recipe.window_s, progress)
+    write_anchors(bundle, out / "anchors.json")
+    times["export"] = time.perf_counter() - t
+    t = time.perf_counter()
+    report = evaluate_bundle(bundle, seed=recipe.eval_seed, n=recipe.eval_n,
+                             n_probe=recipe.eval_probe_n, difficulty=recipe.difficulty,
+                             anchors=out / "anchors.json", threads=recipe.threads,
+                             progress=progress)
+    times["eval"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - t0
+    report["bundle"] = "edgebind/assets/default/bundle"
+    report["anchors"] = "edgebind/assets/default/anchors.json"
+    report["training_seconds"] = {k: round(v, 1) for k, v in times.items()}
+    report["recipe"] = _recipe_dict(recipe)
+    (out / "eval.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out / "eval.md").write_text(markdown(report) + "\n")
+    _log(f"done in {times['total'] / 60:.1f} min; bundle {bundle_size(bundle) / 1e6:.1f} MB")
+    return report
+
+
+def bundle_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).iterdir() if f.is_file())
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from edgebind.assets import DEFAULT_DIR
+    p.add_argument("--work", type=Path, default=DEFAULT_WORK,
+                   help=f"work folder: sim cache, checkpoints, metrics and curves (default "
+                        f"{DEFAULT_WORK}; rerunning resumes, delete it to start over)")
+    p.add_argument("--out", type=Path, default=DEFAULT_DIR,
+                   help=f"where the bundle, anchors.json and eval.json go (default {DEFAULT_DIR})")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="shrink windows and steps by this factor (e.g. 0.05 for a smoke run)")
+    p.add_argument("--n-train", type=int, default=None, help="simulated training windows")
+    p.add_argument("--difficulty", type=float, default=None, help="sim difficulty")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.scale > 0:
+        raise ValueError(f"--scale must be > 0, got {args.scale}")
+    recipe = Recipe(threads=args.threads)
+    if args.scale != 1.0:
+        recipe = recipe.scaled(args.scale)
+    if args.n_train is not None:
+        recipe = dataclasses.replace(recipe, n_train=args.n_train)
+    if args.difficulty is not None:
+        recipe = dataclasses.replace(recipe, difficulty=args.difficulty)
+    from edgebind.evaluate import markdown
+    report = run_recipe(recipe, args.work, args.out, progress=not args.quiet)
+    print(markdown(report))
+    print(f"\ntraining time: {report['training_seconds']['total'] / 60:.1f} min "
+          f"({json.dumps(report['training_seconds'])})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m edgebind.train.default", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

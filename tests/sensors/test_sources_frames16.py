@@ -1,0 +1,97 @@
+"""Depth and thermal sources from real 16-bit image files, and their unit conversions."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edgebind.sensors import DepthSource, ThermalSource, open_source, parse_stream_configs
+from edgebind.sensors.sources.thermal import y16_frame
+
+
+def write_u16(folder, frames, name="d%05d.png") -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(frames):
+        assert cv2.imwrite(str(folder / (name % i)), f)
+    return str(folder / name)
+
+
+def test_depth_sequence_mm_to_metres_with_invalid(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = [rng.integers(0, 9000, (30, 40), dtype=np.uint16) for _ in range(5)]
+    raw[0][:3, :3] = 0
+    pattern = write_u16(tmp_path / "depth", raw)
+    src = DepthSource("d0", path=pattern, fps=15.0, realtime=False)
+    got = list(src.iter_samples(timeout_s=10))
+    assert len(got) == 5
+    for s, r in zip(got, raw):
+        assert s.modality == "depth" and s.data.dtype == np.float32 and s.data.shape == (30, 40)
+        valid = r != 0
+        np.testing.assert_array_equal(s.data[valid], r[valid].astype(np.float32) * np.float32(0.001))
+        assert np.isnan(s.data[~valid]).all()
+    assert np.isnan(got[0].data[:3, :3]).all()
+    d = np.diff([s.t_ns for s in got])
+    np.testing.assert_allclose(d, 1e9 / 15, atol=1)
+    info = src.streams[0]
+    assert info.shape == (30, 40) and info.rate_hz == 15.0 and "metres" in info.units
+
+
+def test_depth_scale_from_config_and_8bit_file_rejected(tmp_path):
+    raw = [np.full((4, 5), 1000, np.uint16)]
+    pattern = write_u16(tmp_path / "d", raw)
+    cv2.imwrite(str(tmp_path / "d" / "d00001.png"), np.zeros((4, 5), np.uint8))  # wrong depth
+    cfg = parse_stream_configs([{"name": "d1", "kind": "depth", "path": pattern,
+                                 "depth_scale": 0.0001, "realtime": False}], "cfg.toml")[0]
+    src = open_source(cfg)
+    got = list(src.iter_samples(timeout_s=5))
+    assert len(got) == 1 and np.allclose(got[0].data, 0.1)
+    h = src.health()["d1"]
+    assert h.errors == 1 and "16-bit" in h.last_error and h.dropped == 1
+
+
+def test_thermal_sequence_centikelvin(tmp_path):
+    raw = [np.full((12, 16), 29815, np.uint16) + np.arange(16, dtype=np.uint16) for _ in range(3)]
+    pattern = write_u16(tmp_path / "t", raw, name="t%03d.tiff")
+    src = ThermalSource("th", path=pattern, fps=8.7, realtime=False)
+    got = list(src.iter_samples(timeout_s=5))
+    assert len(got) == 3
+    np.testing.assert_allclose(got[0].data[0, :3], [298.15, 298.16, 298.17], atol=1e-3)
+    assert got[0].data.dtype == np.float32 and got[0].modality == "thermal"
+    off = ThermalSource("th2", path=pattern, scale=0.1, offset=-10.0, realtime=False)
+    s = next(off.iter_samples())
+    np.testing.assert_allclose(s.data[0, 0], 2981.5 - 10.0, rtol=1e-6)
+
+
+def test_y16_buffer_layouts():
+    img = np.arange(6 * 4, dtype=np.uint16).reshape(4, 6) * 100
+    assert y16_frame(img, None, None) is img
+    flat = img.astype("<u2").view(np.uint8).reshape(1, -1)  # OpenCV's raw 1×N byte buffer
+    np.testing.assert_array_equal(y16_frame(flat, 6, 4), img)
+    with pytest.raises(OSError, match="width and height"):
+        y16_frame(flat, None, None)
+    with pytest.raises(OSError, match="needs"):
+        y16_frame(flat[:, :10], 6, 4)
+
+
+def test_empty_folder_and_argument_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    src = DepthSource("e", path=str(tmp_path / "empty"), backoff=(0.01, 0.02))
+    assert list(src.iter_samples(timeout_s=0.2)) == []
+    h = src.health()["e"]
+    assert h.state == "disconnected" and "no files match" in h.last_error
+    with pytest.raises(ValueError, match="exactly one"):
+        DepthSource("x")
+    with pytest.raises(ValueError, match="depth_scale"):
+        DepthSource("x", path="p", depth_scale=0)
+    with pytest.raises(ValueError, match="scale"):
+        ThermalSource("x", path="p", scale=float("nan"))
+
+
+def test_realsense_without_package_is_a_clear_error():
+    import importlib.util
+
+    if importlib.util.find_spec("pyrealsense2") is not None:
+        pytest.skip("pyrealsense2 is installed: that path needs a camera to test")
+    src = DepthSource("rs", device="123", backend="realsense", backoff=(0.01, 0.02))
+    assert list(src.iter_samples(timeout_s=0.2)) == []
+    assert "pyrealsense2" in src.health()["rs"].last_error
