@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
              "emergent zero-shot table of a bundle on held-out simulated data"),
     "run": ("edgebind.daemon.service",
             "run the on-device detection service from a TOML config (health, metrics, systemd)"),
+    "sim": ("edgebind.sim.cli",
+            "the simulated world: events, scenarios, a timeline, example clips as PNG/WAV/CSV"),
     "demo": ("edgebind.demo",
              "detect events zero-shot in a simulated scene with the default model; timeline, "
              "precision/recall"),

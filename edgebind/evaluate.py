@@ -220,7 +220,8 @@ class BundleEmbedder:
 
 def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEED, n: int = 400,
                     n_probe: int = 800, difficulty: float = 1.0, anchors: str | Path | None = None,
-                    threads: int | None = None, progress: bool = False) -> dict[str, Any]:
+                    threads: int | None = None, workers: int = 2,
+                    progress: bool = False) -> dict[str, Any]:
     from edgebind.embedder import Embedder
     from edgebind.preprocess import PreprocessConfig
     from edgebind.sim import CAPTIONS, EVENTS
@@ -244,9 +245,10 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
     log(f"rendering {n} held-out windows (seed {seed}) and {n_probe} probe windows "
         f"(seed {seed + 1})")
     test = render(n, seed, pre=pre, difficulty=difficulty, window_s=window_s, keys=have,
-                  dtype=np.float32)
+                  dtype=np.float32, workers=workers)
     probe = render(n_probe, seed + 1, pre=pre, difficulty=difficulty, window_s=window_s,
-                   keys=[m for m in have if m != "vision"], dtype=np.float32) if n_probe else None
+                   keys=[m for m in have if m != "vision"], dtype=np.float32,
+                   workers=workers) if n_probe else None
     log("embedding")
     test_emb = {m: run(m, test.arrays[m]) for m in have}
     probe_emb = {m: run(m, probe.arrays[m]) for m in have if m != "vision"} if probe else None
@@ -288,6 +290,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="anchor set JSON (default: the shipped one with the default bundle, else "
                         "each event's captions through the bundle's text tower)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for ONNX Runtime")
+    p.add_argument("--workers", type=int, default=2,
+                   help="processes rendering the simulated windows (default 2)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--markdown", action="store_true", help="print a markdown table (default)")
 
@@ -301,7 +305,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"bundle folder {args.bundle} does not exist")
     report = evaluate_bundle(args.bundle, seed=args.seed, n=args.n, n_probe=args.probe_n,
                              difficulty=args.difficulty, anchors=args.anchors,
-                             threads=args.threads, progress=not args.json)
+                             threads=args.threads, workers=max(1, args.workers),
+                             progress=not args.json)
     if args.json:
         print(json.dumps(report, indent=2))
     if args.markdown or not args.json:

@@ -22,7 +22,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import deque
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -367,6 +367,10 @@ class Pipeline:
         with self._counts_lock:
             table[key] = table.get(key, 0) + n
 
+    def _copy(self, table: dict[str, int]) -> dict[str, int]:
+        with self._counts_lock:
+            return dict(table)
+
     def _error(self, stage: str, exc: BaseException | str) -> None:
         self._count(self.errors, stage)
         now = time.monotonic()
@@ -691,10 +695,11 @@ class Pipeline:
         for name, err in self.start_failures.items():
             out.setdefault(name, {})
             out[name].update(state="disconnected", last_error=err)
+        received = self._copy(self.samples)
         for info in self.stream_infos:
             out.setdefault(info.stream, {"state": "unknown"})
             out[info.stream]["modality"] = info.modality
-            out[info.stream]["received"] = self.samples.get(info.stream, 0)
+            out[info.stream]["received"] = received.get(info.stream, 0)
         return out
 
     def health(self) -> dict[str, Any]:
@@ -715,7 +720,7 @@ class Pipeline:
                           "dropped": self._queue.dropped},
                 "worker": {"alive": self.worker_alive(), "windows": self.windows_done,
                            "last_window_end_ns": self.last_window_end_ns},
-                "errors": dict(self.errors)}
+                "errors": self._copy(self.errors)}
 
     def metrics(self) -> dict[str, Any]:
         """Counters, gauges and latency histograms for ``/metrics`` and benchmarks."""

@@ -31,8 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  edgebind record --sim demo --seed 1 --duration 30 --out demo.mcap\n\n"
         "The config is TOML with one [[streams]] table per source (the daemon's format), e.g.\n"
         "  [[streams]]\n  name = \"cam0\"\n  kind = \"camera\"\n  device = 0\n  fps = 30\n\n"
+        "Relative paths in the config are relative to the config file (docs/sensors.md lists\n"
+        "every kind and key).\n\n"
         "--duration counts sample time from the first sample; without it, record until Ctrl-C\n"
-        "(or until every source ends). Ctrl-C always leaves a complete, valid file.")
+        "(or until every source ends). Ctrl-C always leaves a complete, valid file; a stream\n"
+        "that cannot be opened is recorded empty and its error printed.")
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--config", metavar="FILE", help="TOML file with [[streams]] tables")
     src.add_argument("--sim", nargs="?", const="default", metavar="SCENARIO",
@@ -46,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default; timestamps are identical either way)")
     parser.add_argument("--profile", metavar="FILE",
                         help="calibration profile (JSON/TOML) to embed as edgebind.calibration "
-                             "metadata")
+                             "metadata (default: the config's own `profile = ...`, if any)")
     parser.add_argument("--compression", choices=("zstd", "lz4", "none"), default="zstd",
                         help="MCAP chunk compression (default zstd)")
     parser.add_argument("--chunk-size", type=int, default=1 << 20, metavar="BYTES",
@@ -67,6 +70,7 @@ class CaptureStats:
     wall_s: float = 0.0
     span_s: float = 0.0
     source_dropped: dict[str, int] = field(default_factory=dict)
+    source_errors: dict[str, str] = field(default_factory=dict)   # last error per stream
     not_written: int = 0          # samples past --duration, or arriving after stop
     write_errors: list[str] = field(default_factory=list)
     stopped_by: str = ""
@@ -76,7 +80,8 @@ class CaptureStats:
                 "total_messages": sum(self.messages.values()), "bytes": self.bytes_written,
                 "wall_s": round(self.wall_s, 3), "span_s": round(self.span_s, 3),
                 "mb_per_s": round(self.bytes_written / 1e6 / self.wall_s, 3) if self.wall_s else 0.0,
-                "source_dropped": dict(self.source_dropped), "not_written": self.not_written,
+                "source_dropped": dict(self.source_dropped),
+                "source_errors": dict(self.source_errors), "not_written": self.not_written,
                 "write_errors": list(self.write_errors[:10]), "stopped_by": self.stopped_by}
 
 
@@ -207,6 +212,8 @@ def capture(sources: Sequence[Any], out: str | Path, *, duration_s: float | None
                 try:
                     for name, h in src.health().items():
                         stats.source_dropped[name] = int(h.dropped)
+                        if h.last_error:
+                            stats.source_errors[name] = str(h.last_error)
                 except Exception:  # noqa: BLE001 - health is informative only
                     pass
     finally:
@@ -236,9 +243,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         tables, config = None, args.config
     calibration = None
-    if args.profile:
+    profile = args.profile or (_config_profile(args.config) if args.config else None)
+    if profile:
         from edgebind.profile import Profile
-        calibration = Profile.load(args.profile).to_dict()
+        calibration = Profile.load(profile).to_dict()
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
@@ -249,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     restore = _sigterm_as_interrupt()
     try:
         stats = capture(sources, out, duration_s=args.duration, calibration=calibration,
-                        calibration_source=str(args.profile or ""), compression=args.compression,
+                        calibration_source=str(profile or ""), compression=args.compression,
                         chunk_size=args.chunk_size, overwrite=args.overwrite, fsync=args.fsync,
                         status=status)
     finally:
@@ -265,6 +273,8 @@ def run(args: argparse.Namespace) -> int:
         for name, n in d["messages"].items():
             drop = d["source_dropped"].get(name, 0)
             print(f"  {name:<16} {n:>8} msgs" + (f"  ({drop} dropped by the source)" if drop else ""))
+            if name in d["source_errors"]:   # why a stream is short or empty
+                print(f"  {name}: {d['source_errors'][name]}", file=sys.stderr)
         for line in d["write_errors"]:
             print(f"  error: {line}", file=sys.stderr)
     return 0
@@ -272,6 +282,32 @@ def run(args: argparse.Namespace) -> int:
 
 # -- helpers ------------------------------------------------------------------------------------
 _PACED_KINDS = ("sim", "replay")
+
+
+def _config_profile(config: str) -> Path | None:
+    """The ``profile = "..."`` of a daemon config used as ``--config`` (relative to the file),
+    so a recording made with the robot's own config carries its calibration."""
+    import sys as _sys
+    if _sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    path = Path(config)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None   # load_stream_configs reports a bad config with its own message
+    value = doc.get("profile")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{path}: key 'profile' expected the path of a calibration profile, "
+                         f"got {value!r}")
+    p = Path(value).expanduser()
+    p = p if p.is_absolute() else path.parent / p
+    if not p.is_file():
+        raise FileNotFoundError(f"{path}: key 'profile': calibration profile {p} does not exist")
+    return p
 
 
 def _current_info(sources: Sequence[Any], stream: str, fallback: list[Any]) -> Any:

@@ -52,7 +52,10 @@ def _print_summary(s) -> None:
     if s.metadata.get("wall_time_start"):
         print(f"started {s.metadata['wall_time_start']} (wall clock)")
     for name, c in s.channels.items():
-        span = ((c.last_t_ns - c.first_t_ns) / 1e9) if c.message_count else 0.0
+        if not c.message_count:
+            print(f"  {name:<16} {c.modality:<8} {c.schema:<20} {0:>8} msgs  (no messages)")
+            continue
+        span = (c.last_t_ns - c.first_t_ns) / 1e9
         print(f"  {name:<16} {c.modality:<8} {c.schema:<20} {c.message_count:>8} msgs  "
               f"t_ns {c.first_t_ns} .. {c.last_t_ns} ({span:.3f} s)")
     for line in s.skipped:

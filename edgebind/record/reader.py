@@ -8,6 +8,7 @@ so memory stays bounded by how much chunks overlap in time, not by file size.
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import io
 import json
@@ -108,6 +109,7 @@ class Replay:
         self.metadata: dict[str, Any] = {}
         self.calibration: dict[str, Any] | None = None
         self._infos_by_stream: dict[str, StreamInfo] = {}
+        self._meta_infos: dict[str, StreamInfo] = {}   # from edgebind.stream_info records
         try:
             self._scan()
             self._stats = self._count()
@@ -262,10 +264,18 @@ class Replay:
 
     def _add_metadata(self, md: Metadata) -> None:
         if md.name == S.META_STREAM_INFO and "info" in md.metadata:
-            info = StreamInfo.from_dict(json.loads(md.metadata["info"]))
-            self._infos_by_stream[info.stream] = info
+            # Kept aside: metadata records carry no CRC, the channel's copy (inside a CRC-checked
+            # chunk) is preferred when both exist (see _info).
+            info = _valid_info(json.loads(md.metadata["info"]))
+            self._meta_infos[info.stream] = info
         elif md.name == S.META_CALIBRATION and "profile" in md.metadata:
-            self.calibration = json.loads(md.metadata["profile"])
+            text = md.metadata["profile"]
+            want = md.metadata.get("sha256")
+            if want is not None and hashlib.sha256(text.encode()).hexdigest() != want:
+                self._skipped.append("edgebind.calibration metadata is damaged (sha256 "
+                                     "mismatch); the calibration profile is ignored")
+                return
+            self.calibration = json.loads(text)
         elif md.name == S.META_RECORDING:
             self.metadata = dict(md.metadata)
         else:
@@ -313,6 +323,16 @@ class Replay:
                                       modality=info.modality if info else "",
                                       schema=self._schemas.get(ch.schema_id, ""),
                                       message_count=n, first_t_ns=first, last_t_ns=last)
+        # A stream that never delivered (a camera that was unplugged all along) is still a
+        # channel of the recording: listed with 0 messages, so its absence is visible.
+        for cid, ch in self._channels.items():
+            if cid in counts:
+                continue
+            info = self._info(ch)
+            key = info.stream if info else ch.topic
+            stats.setdefault(key, ChannelStats(stream=key, topic=ch.topic,
+                                               modality=info.modality if info else "",
+                                               schema=self._schemas.get(ch.schema_id, "")))
         return stats
 
     def _info(self, ch: Channel) -> StreamInfo | None:
@@ -321,10 +341,23 @@ class Replay:
             return None  # not written by EdgeBind
         if sid in self._infos_by_stream:
             return self._infos_by_stream[sid]
-        try:  # the metadata record may be lost; the channel carries the same info
-            info = StreamInfo.from_dict(json.loads(ch.metadata["edgebind.stream_info"]))
-        except Exception:
-            return None
+        meta = self._meta_infos.get(sid)
+        try:
+            info = _valid_info(json.loads(ch.metadata["edgebind.stream_info"]))
+            if info.stream != sid:
+                raise ValueError(f"names stream {info.stream!r}")
+        except Exception as exc:  # noqa: BLE001 - damaged channel metadata
+            if meta is None:
+                self._skipped.append(f"channel {ch.topic}: stream info unreadable ({exc}); its "
+                                     "messages are skipped")
+                self._infos_by_stream[sid] = None  # type: ignore[assignment]  # report once
+                return None
+            info = meta   # the channel copy is damaged: the metadata record still says it
+        else:
+            if meta is not None and meta != info:
+                self._skipped.append(f"stream {sid!r}: the edgebind.stream_info metadata record "
+                                     "disagrees with the channel's copy (damaged?); using the "
+                                     "channel's")
         self._infos_by_stream[sid] = info
         return info
 
@@ -346,6 +379,20 @@ class Replay:
             ch = self._channels.get(msg.channel_id)
             if ch is not None:
                 yield ch, msg
+
+
+def _valid_info(d: Any) -> StreamInfo:
+    """StreamInfo from its JSON form, checked enough that damage cannot pass as data."""
+    from edgebind.modality import MODALITIES
+
+    if not isinstance(d, dict):
+        raise ValueError(f"stream info must be an object, got {type(d).__name__}")
+    info = StreamInfo.from_dict(d)
+    if not isinstance(info.stream, str) or not info.stream:
+        raise ValueError(f"stream id must be a non-empty string, got {info.stream!r}")
+    if info.modality not in MODALITIES:
+        raise ValueError(f"stream info of {info.stream!r}: unknown modality {info.modality!r}")
+    return info
 
 
 def open_recording(path: str | os.PathLike) -> Replay:

@@ -7,6 +7,7 @@ finished chunk is pushed to the OS at once; ``fsync=True`` also forces it to dis
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import socket
@@ -88,8 +89,12 @@ class Recorder:
         """Store a calibration profile (JSON-serialisable mapping) as an
         ``edgebind.calibration`` metadata record."""
         self._check_open()
+        text = json.dumps(profile, sort_keys=True)
+        # Metadata records have no CRC: the checksum lets the reader refuse a damaged profile
+        # instead of applying wrong calibration values.
         self._writer.add_metadata(S.META_CALIBRATION, {
-            "format": "json", "source": source, "profile": json.dumps(profile, sort_keys=True)})
+            "format": "json", "source": source, "profile": text,
+            "sha256": hashlib.sha256(text.encode()).hexdigest()})
         self._sync()
 
     def write(self, sample: Sample) -> None:

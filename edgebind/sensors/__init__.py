@@ -15,7 +15,8 @@ from edgebind.sensors.sources import (AdcClock, BridgeSource, CameraSource, Dept
                                       MicrophoneSource, ReplaySource, SimSource, ThermalSource,
                                       bridge_thermal_source, imu_source, jetson_csi_pipeline)
 from edgebind.sensors.ring import RingBuffer
-from edgebind.sensors.windows import Window, WindowAssembler, WindowSet
+from edgebind.sensors.windows import (Window, WindowAssembler, WindowSet,
+                                      assembler_kwargs_from_profile, audio_gain)
 
 __all__ = [
     "AdcClock", "Backoff", "BridgeSource", "CameraSource", "DepthSource", "EndOfStream",
@@ -23,5 +24,6 @@ __all__ = [
     "SimSource", "Source", "StreamConfig", "StreamConfigError", "StreamInfo", "ThermalSource",
     "bridge_thermal_source", "imu_source", "jetson_csi_pipeline", "load_stream_configs",
     "open_source", "open_sources", "parse_stream_configs",
-    "RingBuffer", "Window", "WindowAssembler", "WindowSet",
+    "RingBuffer", "Window", "WindowAssembler", "WindowSet", "assembler_kwargs_from_profile",
+    "audio_gain",
 ]

@@ -212,8 +212,12 @@ def _suggest(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def parse_stream_configs(tables: Any, source: str) -> list[StreamConfig]:
-    """Validates a list of stream tables (dicts, as TOML ``[[streams]]`` gives them)."""
+def parse_stream_configs(tables: Any, source: str,
+                         base_dir: str | os.PathLike | None = None) -> list[StreamConfig]:
+    """Validates a list of stream tables (dicts, as TOML ``[[streams]]`` gives them).
+
+    ``base_dir``: relative file ``path`` values are taken relative to it (the config file's
+    folder, so a config works from any working directory); ``~`` is expanded either way."""
     if not isinstance(tables, list):
         raise StreamConfigError(f"{source}: 'streams' must be a list of tables ([[streams]]), "
                                 f"got {type(tables).__name__}")
@@ -221,6 +225,11 @@ def parse_stream_configs(tables: Any, source: str) -> list[StreamConfig]:
     seen: dict[str, str] = {}
     for i, table in enumerate(tables):
         cfg = _parse_one(table, source, i)
+        if "path" in cfg.options:
+            p = Path(cfg.options["path"]).expanduser()
+            if base_dir is not None and not p.is_absolute():
+                p = Path(base_dir) / p
+            cfg.options["path"] = str(p)
         names = [cfg.name]
         if cfg.kind == "imu" and "thermal_stream" in cfg.options:
             names.append(cfg.options["thermal_stream"])
@@ -318,7 +327,7 @@ def load_stream_configs(path: str | os.PathLike) -> list[StreamConfig]:
         raise StreamConfigError(f"{p}: not valid TOML: {exc}") from None
     if "streams" not in doc:
         raise StreamConfigError(f"{p}: no [[streams]] tables")
-    return parse_stream_configs(doc["streams"], str(p))
+    return parse_stream_configs(doc["streams"], str(p), base_dir=p.parent)
 
 
 def open_source(cfg: StreamConfig) -> Source:

@@ -112,6 +112,12 @@ class RingBuffer(Generic[T]):
             return [Entry(self._t[k], self._end[k], self._items[k]) for k in range(i, j)
                     if self._end[k] >= t0_ns]
 
+    def next_start(self, t_ns: int) -> int | None:
+        """The earliest item start at or after ``t_ns`` (None when there is none)."""
+        with self._lock:
+            i = bisect.bisect_left(self._t, t_ns, lo=self._head)
+            return self._t[i] if i < len(self._t) else None
+
     def nearest(self, t_ns: int, tolerance_ns: int) -> Entry[T] | None:
         """The item whose start is nearest ``t_ns`` and within ``tolerance_ns``; on a tie the
         earlier one (so the answer does not depend on arrival order)."""

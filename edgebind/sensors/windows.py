@@ -89,15 +89,18 @@ class WindowAssembler:
 
     ``time_offsets_ns[stream]`` is added to that stream's timestamps (a calibration profile's
     ``time_offsets_ns()``); ``imu_corrections[stream]`` maps raw N×6 rows to corrected rows
-    (``Profile.imu_correction``). With several streams of one modality the first configured one
-    that yields a window wins; ``Window.streams`` says which.
+    (``Profile.imu_correction``); ``corrections[stream]`` maps any other stream's frame or audio
+    chunk to its corrected form (thermal gain/offset, audio gain: :func:`audio_gain`). All three
+    at once from a profile: :meth:`from_profile`. With several streams of one modality the first
+    configured one that yields a window wins; ``Window.streams`` says which.
     """
 
     def __init__(self, stream_infos: Iterable[StreamInfo], window_s: float | Mapping[str, float] = 2.0,
                  hop_s: float = 0.5, frame_tolerance_s: float = 0.1, lateness_s: float = 0.1,
                  imu_rows: int = 2000, time_offsets_ns: Mapping[str, int] | None = None,
                  imu_corrections: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
-                 *, audio_max_missing: float = 0.1, audio_jitter_s: float = 0.01,
+                 *, corrections: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+                 audio_max_missing: float = 0.1, audio_jitter_s: float = 0.01,
                  imu_max_gap_s: float = 0.1, clock_jump_s: float = 5.0,
                  max_items_per_stream: int = 100_000):
         default_w = 2.0
@@ -134,9 +137,15 @@ class WindowAssembler:
         self._max_items = int(max_items_per_stream)
         self._offsets = {k: int(v) for k, v in (time_offsets_ns or {}).items()}
         self._corrections = dict(imu_corrections or {})
+        for k, fn in (corrections or {}).items():
+            if k in self._corrections:
+                raise ValueError(f"stream {k!r} has both an imu_corrections and a corrections "
+                                 "entry; give one")
+            self._corrections[k] = fn
         for k, fn in self._corrections.items():
+            which = "imu_corrections" if k in (imu_corrections or {}) else "corrections"
             if not callable(fn):
-                raise ValueError(f"imu_corrections[{k!r}] must be callable, got {type(fn).__name__}")
+                raise ValueError(f"{which}[{k!r}] must be callable, got {type(fn).__name__}")
         self._lock = threading.Lock()
         self._streams: dict[str, _Stream] = {}
         self._order: dict[str, list[str]] = {}   # modality -> streams, configured order first
@@ -153,6 +162,19 @@ class WindowAssembler:
         }
         for info in stream_infos:
             self._add_stream(info)
+
+    @classmethod
+    def from_profile(cls, stream_infos: Iterable[StreamInfo], profile: Any,
+                     **kwargs: Any) -> "WindowAssembler":
+        """An assembler applying a calibration profile's (``edgebind.profile.Profile``)
+        corrections: per-stream time offsets, IMU bias/scale/axes, thermal gain/offset and
+        audio gain. ``kwargs`` are the other constructor arguments."""
+        infos = list(stream_infos)
+        for key in ("time_offsets_ns", "imu_corrections", "corrections"):
+            if key in kwargs:
+                raise ValueError(f"WindowAssembler.from_profile: {key} comes from the profile; "
+                                 "do not pass it too")
+        return cls(infos, **kwargs, **assembler_kwargs_from_profile(profile, infos))
 
     # -- public API ------------------------------------------------------------------------
     @property
@@ -264,6 +286,8 @@ class WindowAssembler:
         if m == "vision":
             if x.ndim != 3 or x.shape[2] != 3 or x.dtype != np.uint8:
                 raise ValueError(f"vision frame must be uint8 H×W×3 RGB, got {x.dtype}{x.shape}")
+            if st.correction is not None:
+                x = _corrected(st, x, dtype=np.uint8, finite=False)
             return t, t, x
         if m in ("depth", "thermal"):
             if x.ndim == 3 and x.shape[2] == 1:
@@ -274,6 +298,8 @@ class WindowAssembler:
                 if not np.issubdtype(x.dtype, np.number):
                     raise ValueError(f"{m} frame must be numeric, got {x.dtype}")
                 x = x.astype(np.float32)
+            if st.correction is not None:   # depth NaN marks invalid pixels: keep it possible
+                x = _corrected(st, x, dtype=np.float32, finite=False)
             return t, t, x
         if m == "audio":
             if x.ndim == 1:
@@ -287,6 +313,8 @@ class WindowAssembler:
                                  f"{st.channels}")
             if not np.isfinite(x).all():
                 raise ValueError("audio chunk contains NaN or inf")
+            if st.correction is not None:
+                x = _corrected(st, x, dtype=np.float32, finite=True)
             rate = st.info.rate_hz
             if not rate > 0:
                 raise ValueError(f"audio stream rate_hz must be > 0, got {rate}")
@@ -322,7 +350,10 @@ class WindowAssembler:
         if self._watermark is None:
             self._watermark = t
         off = abs(t - self._watermark) > self.jump_ns
-        if off != st.off_timeline:
+        # Off already, but on yet another clock than its buffered data: that data is stale too.
+        hop_clock = off and st.off_timeline and st.newest_ns is not None \
+            and abs(t - st.newest_ns) > self.jump_ns
+        if off != st.off_timeline or hop_clock:
             # Either way the buffered data belongs to another clock epoch than what follows.
             self._stats["evicted"] += st.ring.clear()
             st.newest_ns = None
@@ -335,24 +366,34 @@ class WindowAssembler:
             self._watermark = max(self._watermark, t)
             return
         run = self._off_run
-        self._off_run = [t, t] if run is None else [min(run[0], t), max(run[1], t)]
+        if run is None or t < run[0] - self.jump_ns or t > run[1] + self.jump_ns:
+            run = [t, t]          # off-timeline samples of another clock start their own run
+        self._off_run = [min(run[0], t), max(run[1], t)]
         seen = [s for s in self._streams.values() if s.newest_ns is not None or s is st]
-        if all(s.off_timeline for s in seen) or \
-                self._off_run[1] - self._off_run[0] >= self.jump_ns:
-            self._reset_timeline()
+        on_n = sum(not s.off_timeline for s in seen)
+        agree = [s for s in seen if s.off_timeline and
+                 (s is st or abs(s.newest_ns - t) <= self.jump_ns)]   # type: ignore[operator]
+        # More streams agree on this sample's clock than are on the timeline (one mis-stamped
+        # stream that happened to deliver first set it; or every stream jumped), or this clock
+        # has kept coming for clock_jump_s with nothing on the timeline in between: follow it.
+        if len(agree) > on_n or self._off_run[1] - self._off_run[0] >= self.jump_ns:
+            self._reset_timeline(agree, t)
 
-    def _reset_timeline(self) -> None:
-        """Every active stream moved to a new clock epoch: follow it."""
+    def _reset_timeline(self, group: list[_Stream], t: int) -> None:
+        """Move the timeline to the clock of ``group`` (streams whose data agree with ``t``);
+        every other stream's buffer is cleared (its data is on another clock) and it is judged
+        afresh by its next sample."""
         self._stats["timeline_resets"] += 1
-        new_mark = None
+        new_mark = t
         for s in self._streams.values():
-            if s.off_timeline:
+            if any(s is g for g in group):
                 s.off_timeline = False
                 if s.newest_ns is not None:
-                    new_mark = s.newest_ns if new_mark is None else max(new_mark, s.newest_ns)
-            else:   # still on the old clock (stopped or lagging): its data would mislead
+                    new_mark = max(new_mark, s.newest_ns)
+            else:
                 self._stats["evicted"] += s.ring.clear()
                 s.newest_ns = None
+                s.off_timeline = False
         self._watermark = new_mark
         self._off_run = None
         self._next_end = None
@@ -380,6 +421,16 @@ class WindowAssembler:
             if end - reach > newest:    # nothing buffered reaches this far (now_ns far ahead)
                 self._next_end = _grid_ceil(limit + 1, self.hop_ns)
                 break
+            if not any(s.ring.overlapping(end - reach, end + self.tol_ns + 1) for s in live):
+                # A hole in every stream (all paused): jump towards the first window the next
+                # data can reach instead of stepping through the hole hop by hop, but only
+                # through windows already due (a sample within lateness may land in the rest).
+                nxt = min(n for n in (s.ring.next_start(end) for s in live) if n is not None)
+                skip_to = min(max(_grid_ceil(nxt - self.tol_ns, self.hop_ns), end + self.hop_ns),
+                              _grid_ceil(limit + 1, self.hop_ns))
+                self._stats["empty"] += (skip_to - end) // self.hop_ns
+                self._next_end = skip_to
+                continue
             ws = self._assemble(end)
             self._next_end = end + self.hop_ns
             self._last_end = end
@@ -474,6 +525,93 @@ class WindowAssembler:
             out[:, c] = np.interp(g, rel, x[:, c])
         return Window("imu", end - w, end, out, (st.info.stream,), n / (w / NS),
                       timestamps_ns=grid, meta={"rows": int(t.size)})
+
+
+# -- calibration ---------------------------------------------------------------------------------
+def audio_gain(gain_db: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The correction for an audio input gain in dB: ``x · 10^(dB/20)``, clipped to [-1, 1]
+    (what an ADC with that much more gain would have delivered). Pure."""
+    db = float(gain_db)
+    if not math.isfinite(db):
+        raise ValueError(f"audio gain must be a finite number of dB, got {gain_db!r}")
+    g = np.float32(10.0 ** (db / 20.0))
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(x, dtype=np.float32) * g, -1.0, 1.0)
+
+    apply.gain_db = db  # type: ignore[attr-defined]   # for people inspecting a correction
+    return apply
+
+
+def assembler_kwargs_from_profile(profile: Any, stream_infos: Iterable[StreamInfo] = ()
+                                  ) -> dict[str, Any]:
+    """``time_offsets_ns``, ``imu_corrections`` and ``corrections`` (thermal gain/offset, audio
+    gain) for :class:`WindowAssembler` from an ``edgebind.profile.Profile``.
+
+    With ``stream_infos`` a calibration that cannot fit its stream is refused now, with a
+    message naming the stream, instead of dropping every sample later: a thermal or audio
+    section on a stream of another modality, or a per-pixel thermal map whose size differs
+    from the stream's known frame size.
+    """
+    infos = {i.stream: i for i in stream_infos}
+    streams = getattr(profile, "streams", None)
+    if not isinstance(streams, Mapping):
+        raise ValueError(f"expected an edgebind.profile.Profile, got {type(profile).__name__}")
+    corrections: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    for name, cal in streams.items():
+        info = infos.get(name)
+        thermal = profile.thermal_correction(name)
+        gain_db = profile.audio_gain_db(name)
+        if thermal is not None:
+            _check_modality(info, name, "thermal", ("thermal",))
+            _check_map_size(info, name, getattr(cal, "thermal", None))
+            corrections[name] = thermal
+        if gain_db is not None and gain_db != 0.0:
+            _check_modality(info, name, "audio", ("audio",))
+            if name in corrections:
+                raise ValueError(f"profile stream {name!r} has both thermal and audio "
+                                 "calibration; a stream is one or the other")
+            corrections[name] = audio_gain(gain_db)
+    imu = dict(profile.imu_corrections())
+    for name in imu:
+        _check_modality(infos.get(name), name, "imu", ("imu",))
+    return {"time_offsets_ns": dict(profile.time_offsets_ns()), "imu_corrections": imu,
+            "corrections": corrections}
+
+
+def _check_modality(info: StreamInfo | None, name: str, section: str,
+                    allowed: tuple[str, ...]) -> None:
+    if info is not None and info.modality not in allowed:
+        raise ValueError(f"calibration profile: stream {name!r} has {section} calibration, but "
+                         f"the stream is {info.modality}; check the profile's stream names")
+
+
+def _check_map_size(info: StreamInfo | None, name: str, cal: Any) -> None:
+    if info is None or cal is None or len(info.shape) < 2 or min(info.shape[:2]) <= 0:
+        return
+    for key in ("gain", "offset"):
+        v = getattr(cal, key, None)
+        if isinstance(v, np.ndarray) and v.ndim == 2 and tuple(v.shape) != tuple(info.shape[:2]):
+            raise ValueError(f"calibration profile: stream {name!r} thermal {key} map is "
+                             f"{v.shape[0]}x{v.shape[1]} (H×W) but the stream's frames are "
+                             f"{info.shape[0]}x{info.shape[1]}; recalibrate this camera")
+
+
+def _corrected(st: _Stream, x: np.ndarray, dtype: Any, finite: bool) -> np.ndarray:
+    """``st.correction(x)`` checked: same shape, the modality's dtype, finite if required."""
+    assert st.correction is not None
+    y = np.asarray(st.correction(x))
+    if y.shape != x.shape:
+        raise ValueError(f"correction of {st.info.stream!r} returned shape {y.shape}, "
+                         f"expected {x.shape}")
+    if y.dtype != dtype:
+        if dtype == np.uint8:
+            raise ValueError(f"correction of {st.info.stream!r} returned {y.dtype}, a vision "
+                             "frame must stay uint8")
+        y = y.astype(dtype)
+    if finite and not np.isfinite(y).all():
+        raise ValueError(f"correction of {st.info.stream!r} produced NaN or inf")
+    return y
 
 
 # -- pure helpers -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgebind.sim.raster import Prim
 from edgebind.sim.scene import (Room, _random_door, _random_window, box_prims, ellipse_prim,
-                                furniture_prims, limb_prim, poly_prim, random_color)
+                                furniture_prims, limb_prim, poly_prim, random_color, shadow_prim)
 
 SKIN = [(0.95, 0.8, 0.68), (0.85, 0.65, 0.5), (0.65, 0.45, 0.32), (0.45, 0.3, 0.2)]
 FUR = [(0.55, 0.38, 0.2), (0.15, 0.12, 0.1), (0.9, 0.85, 0.75), (0.8, 0.6, 0.3),
@@ -36,8 +36,10 @@ def random_params(event: str, rng: np.random.Generator, room: Room, duration_s: 
     p: dict[str, Any] = {"seed": int(rng.integers(0, 2**31 - 1)), "duration_s": float(duration_s),
                          "intensity": float(rng.uniform(lo, 1.0))}
     zmax = room.wall_z - 0.4
+    # Harder clips may put actors further away (smaller in the image, quieter).
+    far = 0.7 + 0.3 * min(d, 2.0)
     if event in ("footsteps", "person_falling"):
-        z = float(rng.uniform(1.4, min(zmax, 4.5) if event == "footsteps" else min(zmax, 3.5)))
+        z = float(rng.uniform(1.3, min(zmax, (4.5 if event == "footsteps" else 3.5) * far)))
         p.update(z=z, x=_in_range(rng, room, z), height=float(rng.uniform(1.5, 1.9)),
                  shirt=random_color(rng), trousers=random_color(rng, 0.05, 0.6),
                  skin=SKIN[int(rng.integers(len(SKIN)))], hair=random_color(rng, 0.02, 0.4),
@@ -48,10 +50,18 @@ def random_params(event: str, rng: np.random.Generator, room: Room, duration_s: 
                      shoe=str(rng.choice(["hard", "soft", "heel"])))
         else:
             t_imp = float(rng.uniform(0.35, 0.8))
-            p.update(direction=float(rng.choice([-1, 1])), t_impact=t_imp,
+            # Fall towards the middle of the view, and start far enough from the edge that
+            # the body ends up in frame.
+            lo, hi = room.x_range(z, 0.1)
+            direction = -1.0 if p["x"] > 0 else 1.0
+            reach = 0.95 * p["height"]
+            x = float(np.clip(p["x"], lo + (reach if direction < 0 else 0.0), hi - (reach if direction > 0 else 0.0)))
+            if hi - lo < reach:
+                x = (lo + hi) / 2 - direction * reach / 2
+            p.update(x=x, direction=direction, t_impact=t_imp,
                      stagger=float(rng.uniform(0.1, 0.3)))
     elif event == "dog_barking":
-        z = float(rng.uniform(1.3, min(zmax, 4.5)))
+        z = float(rng.uniform(1.0, min(zmax, 3.5 * far)))
         barks, t = [], float(rng.uniform(0.0, 0.4))
         while t < duration_s:
             for _ in range(int(rng.integers(1, 4))):          # a volley of 1-3 barks
@@ -63,7 +73,7 @@ def random_params(event: str, rng: np.random.Generator, room: Room, duration_s: 
                  barks=barks, f0=float(rng.uniform(300, 750)),
                  t_body=float(rng.uniform(302.5, 306.0)), t_head=float(rng.uniform(306.0, 309.0)))
     elif event == "smoke_alarm":
-        zs = float(rng.uniform(1.8, zmax))
+        zs = float(rng.uniform(1.5, min(zmax, 5.0 * far)))
         ya = room.height - float(rng.uniform(0.1, 0.35))
         xa = _in_range(rng, room, room.wall_z, 0.15)
         # Keep the alarm inside the frame when the ceiling line is above it.
@@ -91,10 +101,10 @@ def random_params(event: str, rng: np.random.Generator, room: Room, duration_s: 
     elif event == "door_slamming":
         door = dict(room.door or _random_door(rng, room))
         p.update(door=door, open_deg=float(rng.uniform(45, 85)),
-                 t_impact=float(rng.uniform(0.12, 0.3)), rebound_deg=float(rng.uniform(40, 70)),
+                 t_impact=float(rng.uniform(0.12, 0.3)), rebound_deg=float(rng.uniform(55, 85)),
                  rebound_tau=float(rng.uniform(1.5, 3.0)), rebound_T=float(rng.uniform(0.5, 0.9)))
     elif event == "machine_running":
-        z = float(rng.uniform(1.6, min(zmax, 5.0)))
+        z = float(rng.uniform(1.4, min(zmax, 4.5 * far)))
         p.update(z=z, x=_in_range(rng, room, z), w=float(rng.uniform(0.6, 1.2)),
                  h=float(rng.uniform(0.5, 1.2)), rgb=random_color(rng, 0.2, 0.8),
                  panel=random_color(rng, 0.1, 0.5), fan_r=float(rng.uniform(0.12, 0.22)),
@@ -118,10 +128,12 @@ def _person(room: Room, p: dict[str, Any], x: float, swing: float, tilt: float) 
         return (x + ca * dx + sa * dy, -sa * dx + ca * dy + lift)
 
     leg = 0.22 * H * np.sin(swing)
+    cx = x + (0.5 * H * sa if abs(sa) > 0.3 else 0.0)
+    shadow = shadow_prim(room, cx, z, 0.5 + 0.9 * H * abs(sa))
     hip, sh = P(0, 0.52 * H), P(0, 0.8 * H)
     sk, cl, tr = p["skin"], p["shirt"], p["trousers"]
     ts, tc = p["t_skin"], p["t_cloth"]
-    out = [limb_prim(room, hip, P(leg, 0.0), 0.085 * H, z + 0.02, tr, tc - 1.0),
+    out = [shadow, limb_prim(room, hip, P(leg, 0.0), 0.085 * H, z + 0.02, tr, tc - 1.0),
            limb_prim(room, hip, P(-leg, 0.0), 0.085 * H, z + 0.01, tr, tc - 1.0),
            limb_prim(room, P(0, 0.5 * H), sh, 0.2 * H, z, cl, tc),
            limb_prim(room, sh, P(-0.7 * leg, 0.5 * H), 0.055 * H, z - 0.02, sk, ts - 1.0),
@@ -148,7 +160,7 @@ def _dog(room: Room, p: dict[str, Any], t: float) -> list[Prim]:
     x = p["x"] + 0.04 * np.sin(1.3 * t)
     tb, th = p["t_body"], p["t_head"]
     dark = tuple(c * 0.6 for c in fur)
-    out = []
+    out = [shadow_prim(room, x, z, 1.2 * S)]
     for k, dx in enumerate((-0.35, -0.25, 0.25, 0.35)):
         out.append(limb_prim(room, (x + fc * dx * S, 0.55 * S), (x + fc * (dx + 0.03 * np.sin(2 * t + k)) * S, 0.0),
                              0.09 * S, z + (0.01 if k % 2 else -0.01), fur if k % 2 else dark, tb - 0.5))
@@ -231,9 +243,12 @@ def _glass(room: Room, p: dict[str, Any], t: float) -> list[Prim]:
         out.append(poly_prim(room, pts, zz, (0.85, 0.92, 0.98), tw - 0.5))
     # Cold (or hot) outside air flowing in and sinking along the wall: thermal only.
     grow = min(1.0, t / 1.0)
-    out.append(ellipse_prim(room, x, max(y - 0.3 * grow, 0.2), room.wall_z - 0.3, w * 0.8,
-                            0.3 + 0.4 * grow, None, room.t_outside, alpha=0.5 * grow * k,
+    out.append(ellipse_prim(room, x, max(y - 0.3 * grow, 0.2), room.wall_z - 0.3, w * 0.9,
+                            0.4 + 0.5 * grow, None, room.t_outside, alpha=0.7 * grow * k,
                             kind="blob", solid=False))
+    # ... pooling on the floor in front of the wall.
+    out.append(ellipse_prim(room, x, 0.02, room.wall_z - 0.6, w * 1.2, 0.25 * grow + 0.05, None,
+                            room.t_outside, alpha=0.6 * grow * k, kind="blob", solid=False))
     return out
 
 
@@ -243,7 +258,7 @@ def door_prims(room: Room, door: dict[str, Any], angles_deg: list[float], alphas
     tw = room.t_wall
     frame = tuple(c * 0.8 for c in door["rgb"])
     out = [box_prims(room, x, 0.0, z, w + 0.14, h + 0.07, frame, tw - 0.3),
-           box_prims(room, x, 0.0, z - 0.001, w, h, (0.12, 0.12, 0.14), tw - 1.0)]
+           box_prims(room, x, 0.0, z - 0.001, w, h, (0.12, 0.12, 0.14), door.get("t_beyond", tw - 2.5))]
     out[-1].zval = room.wall_z + 2.5     # the next room, behind the doorway
     hinge = -1.0 if door["hinge"] == "left" else 1.0
     xh = x + hinge * w / 2
@@ -288,8 +303,9 @@ def _door(room: Room, p: dict[str, Any], t: float) -> list[Prim]:
                 out.append(ellipse_prim(room, door["x"] + dx, yy, room.wall_z - 0.3, r, r,
                                         (0.72, 0.7, 0.64), None, alpha=0.6 * np.exp(-s / 1.5),
                                         kind="blob", solid=False))
-        out.append(ellipse_prim(room, door["x"], 0.3, room.wall_z - 0.3, door["w"], 0.4, None,
-                                room.t_outside * 0.3 + room.t_wall * 0.7, alpha=0.6 * np.exp(-s / 1.5),
+        # The air pushed through the doorway: a plume at the corridor's temperature.
+        out.append(ellipse_prim(room, door["x"], 0.5, room.wall_z - 0.4, door["w"] * 1.1, 0.7, None,
+                                door.get("t_beyond", room.t_wall - 2.5) - 1.0, alpha=0.75 * np.exp(-s / 2.0),
                                 kind="blob", solid=False))
     return out
 
@@ -299,7 +315,7 @@ def _machine(room: Room, p: dict[str, Any], t: float) -> list[Prim]:
     x = p["x"] + 0.004 * np.sin(2 * np.pi * p["vib_hz"] * t)
     tb, tm = p["t_body"], p["t_motor"]
     panel = p["panel"]
-    out = [box_prims(room, x, 0.0, z, w, h, p["rgb"], tb),
+    out = [shadow_prim(room, x, z, w * 1.2, 0.45), box_prims(room, x, 0.0, z, w, h, p["rgb"], tb),
            box_prims(room, x - w * 0.2, h * 0.15, z - 0.01, w * 0.45, h * 0.7, panel, tb - 2.0)]
     for j in range(4):   # vents
         out.append(box_prims(room, x + w * 0.25, h * (0.2 + 0.15 * j), z - 0.012, w * 0.3, h * 0.04,

@@ -106,19 +106,20 @@ def dry_track(event: str, p: dict[str, Any]) -> np.ndarray:
             f0 = p["f0"] * float(rng.uniform(0.85, 1.15)) * (1.0 + 0.35 * np.sin(np.pi * s) - 0.15 * s)
             amps = [1.0, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08]
             voice = _harmonic(f0.astype(np.float32), amps)
-            voice += 0.35 * band_noise(rng, m, 400, 4000)
+            voice += 0.2 * band_noise(rng, m, 400, 4000)
             e = (np.minimum(s / 0.08, 1.0) * np.exp(-3.0 * s)).astype(np.float32)
             _add(tr, b, 0.35 * k * voice * e)
-    elif event == "smoke_alarm":
-        from edgebind.sim.actors import beeping
+    elif event == "smoke_alarm":   # the same T3 gate as actors.beeping, sample-exact
         t = _t(n)
         f = p["beep_hz"]
-        tone = np.sin(2 * np.pi * f * t) + 0.3 * np.sin(2 * np.pi * 3 * f * t)
+        tone = np.sin(2 * np.pi * f * t)
+        if 2 * f < RATE / 2 - 200:     # harmonics above Nyquist would alias
+            tone += 0.3 * np.sin(2 * np.pi * 2 * f * t)
         c = (t + p["phase"]) % 4.0
         gate = ((c < 3.0) & ((c % 1.0) < 0.5)).astype(np.float32)
-        gate = np.convolve(gate, np.ones(80, np.float32) / 80, mode="same")  # 5 ms ramps
+        cs = np.concatenate([np.zeros(41, np.float32), np.cumsum(gate), np.full(40, gate.sum(), np.float32)])
+        gate = (cs[80:80 + n] - cs[:n]) / np.float32(80.0)   # 5 ms ramps (moving average)
         tr += (0.3 * k * tone * gate).astype(np.float32)
-        del beeping
     elif event == "footsteps":
         period = 1.0 / p["cadence"]
         t0 = (1.0 - p["phase"]) * period % period
@@ -150,8 +151,8 @@ def dry_track(event: str, p: dict[str, Any]) -> np.ndarray:
         ti = p["t_impact"]
         m = int(0.45 * RATE)
         _add(tr, max(ti - 0.45, 0.0), 0.08 * k * band_noise(rng, m, 800, 5000) * _env(m, 0.2, 0.05))
-        _add(tr, ti, _decay_tone(float(rng.uniform(40, 80)), 0.5, 0.09, 0.8 * k))
-        _add(tr, ti, _burst(rng, 0.3, 0.05, 50, 1500, 0.7 * k))
+        _add(tr, ti, _decay_tone(float(rng.uniform(40, 80)), 0.5, 0.09, 0.55 * k))
+        _add(tr, ti, _burst(rng, 0.3, 0.05, 50, 1500, 0.45 * k))
         _add(tr, ti + float(rng.uniform(0.07, 0.15)), _burst(rng, 0.2, 0.03, 80, 2000, 0.35 * k))
         if rng.random() < 0.5:   # a groan
             m = int(0.6 * RATE)
@@ -187,12 +188,10 @@ def nuisance_track(kind: str, p: dict[str, Any]) -> np.ndarray:
         v = _harmonic(f0.astype(np.float32), [1, 0.7, 0.5, 0.4, 0.3, 0.2])
         syl = (0.5 + 0.5 * np.sin(2 * np.pi * float(rng.uniform(3, 5)) * t)) ** 2
         tr += (0.05 * k * v * syl * _env(n, 0.2, 0.2)).astype(np.float32)
-    elif kind == "music":
-        t = _t(n)
+    elif kind == "music":       # a few plucked notes
         for j in range(int(p["duration_s"] * 3)):
             f = 220 * 2 ** (int(rng.integers(0, 12)) / 12)
             _add(tr, j / 3, 0.04 * k * _decay_tone(f, 0.3, 0.15, 1.0))
-        del t
     return tr
 
 
@@ -219,7 +218,7 @@ def wet(track: np.ndarray, room: Room, distance_m: float) -> np.ndarray:
     y = y[:len(track) + int(TAIL_S * RATE)]
     out = np.zeros(len(track) + int(TAIL_S * RATE), np.float32)
     out[:len(y)] = y
-    return out * np.float32(1.0 / max(distance_m, 1.0) ** 0.8)
+    return out * np.float32(0.55 / max(distance_m, 1.0) ** 0.8)
 
 
 def source_distance(event: str, p: dict[str, Any], room: Room) -> float:

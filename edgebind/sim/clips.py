@@ -25,17 +25,18 @@ class Clip:
 
     vision uint8 (224, 224, 3), depth float32 (224, 224) m, thermal float32 (120, 160) K: the
     frames at the window's end. audio float32 (window_s * 16000,), imu float32 (window_s * 400, 6)
-    with imu_t_ns int64 (last row at the window's end; times start near 0).
+    with imu_t_ns int64 (last row at the window's end; times start near 0). A modality left out
+    with ``sample_clip(modalities=...)`` is None.
     """
 
     event: str
     events: tuple[str, ...]
     caption: str
-    vision: np.ndarray
-    depth: np.ndarray
-    thermal: np.ndarray
-    audio: np.ndarray
-    imu: np.ndarray
+    vision: np.ndarray | None
+    depth: np.ndarray | None
+    thermal: np.ndarray | None
+    audio: np.ndarray | None
+    imu: np.ndarray | None
     imu_t_ns: np.ndarray
     window_s: float
     meta: dict[str, Any] = field(default_factory=dict)
@@ -69,17 +70,27 @@ def _place(event: str, rng: np.random.Generator, window_s: float, difficulty: fl
     return start, dur
 
 
+MODALITIES = ("vision", "depth", "thermal", "audio", "imu")
+
+
 def sample_clip(rng: np.random.Generator, event: str | None = None, window_s: float = 2.0,
-                difficulty: float = 1.0, *, overlap_p: float | None = None) -> Clip:
+                difficulty: float = 1.0, *, overlap_p: float | None = None,
+                modalities: tuple[str, ...] | list[str] | None = None) -> Clip:
     """A random window of ``event`` (None: uniform over EVENTS) in a random room.
 
     difficulty (0..3, default 1) scales sensor noise, lighting and pose variation, distractor
     furniture and sounds, how weak and how late in the window events may be, and the chance
     (``overlap_p``, default 0.15 x difficulty, never for quiet_room) of a second event overlapping.
+    modalities: render only these (default all; the others are None in the Clip). It saves time
+    and changes nothing else: the same generator state gives the same clip either way.
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     _check(window_s, difficulty)
+    want = MODALITIES if modalities is None else tuple(modalities)
+    for m in want:
+        if m not in MODALITIES:
+            raise ValueError(f"unknown modality {m!r} for a clip; expected some of {', '.join(MODALITIES)}")
     ev = str(EVENTS[int(rng.integers(len(EVENTS)))]) if event is None else check_event(event)
     p_ov = 0.15 * difficulty if overlap_p is None else float(overlap_p)
     room = random_room(rng, difficulty)
@@ -98,14 +109,15 @@ def sample_clip(rng: np.random.Generator, event: str | None = None, window_s: fl
     nuis = nuisance_occurrences(rng, 0, w_ns, 0.25 * difficulty)
     scene = Scene(room, occ, nuis, difficulty, float(rng.uniform(20, 60)))
     t_end = w_ns
-    frames = render_frames(scene, t_end - 1)
+    frames = render_frames(scene, t_end - 1, tuple(m for m in want if m in ("vision", "depth", "thermal")))
     tracks = Tracks(scene)
     n_audio = int(round(window_s * AUDIO_RATE))
-    audio = tracks.audio(t_end - n_audio * NS // AUDIO_RATE, n_audio)
+    audio = tracks.audio(t_end - n_audio * NS // AUDIO_RATE, n_audio) if "audio" in want else None
     n_imu = int(round(window_s * IMU_RATE))
     imu_t = t_end - (n_imu - 1 - np.arange(n_imu, dtype=np.int64)) * (NS // IMU_RATE)
-    imu = tracks.imu(imu_t)
+    imu = tracks.imu(imu_t) if "imu" in want else None
     caps = CAPTIONS[ev]
-    return Clip(ev, tuple(names) or (QUIET,), caps[int(rng.integers(len(caps)))], frames["vision"],
-                frames["depth"], frames["thermal"], audio, imu, imu_t, float(window_s),
-                {"occurrences": [o.to_dict() for o in occ], "room_seed": room.seed})
+    return Clip(ev, tuple(names) or (QUIET,), caps[int(rng.integers(len(caps)))], frames.get("vision"),
+                frames.get("depth"), frames.get("thermal"), audio, imu, imu_t, float(window_s),
+                {"occurrences": [o.to_dict() for o in occ], "room_seed": room.seed,
+                 "difficulty": float(difficulty)})

@@ -5,6 +5,7 @@ call the same code, and the sensor noise is seeded by the time, so a frame is re
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,8 +33,26 @@ class Scene:
     difficulty: float = 1.0
     light_period_s: float = 40.0
 
+    def __post_init__(self) -> None:
+        # Sorted by start with the longest span, so lookups in long worlds stay O(log n).
+        self.occurrences = sorted(self.occurrences, key=lambda o: (o.t_start_ns, o.event))
+        self.nuisance = sorted(self.nuisance, key=lambda o: (o.t_start_ns, o.event))
+        self._index = {}
+        for name, occ in (("events", self.occurrences), ("nuisance", self.nuisance)):
+            starts = [o.t_start_ns for o in occ]
+            span = max((o.t_end_ns - o.t_start_ns for o in occ), default=0)
+            self._index[name] = (starts, span)
+
+    def overlapping(self, t0_ns: int, t1_ns: int, nuisance: bool = False) -> list[EventOccurrence]:
+        """Occurrences (labelled, or the nuisance ones) overlapping [t0_ns, t1_ns)."""
+        occ = self.nuisance if nuisance else self.occurrences
+        starts, span = self._index["nuisance" if nuisance else "events"]
+        lo = bisect.bisect_left(starts, t0_ns - span)
+        hi = bisect.bisect_left(starts, t1_ns)
+        return [o for o in occ[lo:hi] if o.overlaps(t0_ns, t1_ns)]
+
     def active(self, t_ns: int) -> list[EventOccurrence]:
-        return [o for o in self.occurrences if o.active(t_ns)]
+        return self.overlapping(int(t_ns), int(t_ns) + 1)
 
 
 def noise_rng(scene: Scene, what: str, t_ns: int) -> np.random.Generator:
@@ -99,8 +118,10 @@ class Tracks:
             self._imu[key] = imu.nuisance_track(o.event, o.params, room)
         self._audio[key] = audio.wet(dry, room, dist) if np.any(dry) else np.zeros(0, np.float32)
 
-    def _all(self) -> list[tuple[EventOccurrence, bool]]:
-        return [(o, True) for o in self.scene.occurrences] + [(o, False) for o in self.scene.nuisance]
+    def _near(self, t0_ns: int, t1_ns: int) -> list[tuple[EventOccurrence, bool]]:
+        sc = self.scene
+        return ([(o, True) for o in sc.overlapping(t0_ns, t1_ns)]
+                + [(o, False) for o in sc.overlapping(t0_ns, t1_ns, nuisance=True)])
 
     def audio(self, t0_ns: int, n: int) -> np.ndarray:
         from edgebind.sim import audio
@@ -108,9 +129,7 @@ class Tracks:
         out = audio.background(self.scene, t0_ns, n)
         t1_ns = t0_ns + int(n * NS / rate) + 1
         tail = int(audio.TAIL_S * NS)
-        for o, lab in self._all():
-            if not (o.t_start_ns < t1_ns and t0_ns < o.t_end_ns + tail):
-                continue
+        for o, lab in self._near(t0_ns - tail, t1_ns):
             if id(o) not in self._audio:
                 self._build(o, lab)
             tr = self._audio[id(o)]
@@ -125,9 +144,7 @@ class Tracks:
         from edgebind.sim import imu
         out = imu.baseline(self.scene, row_t_ns)
         t0, t1 = int(row_t_ns[0]), int(row_t_ns[-1]) + 1
-        for o, lab in self._all():
-            if not (o.t_start_ns < t1 and t0 < o.t_end_ns):
-                continue
+        for o, lab in self._near(t0, t1):
             if id(o) not in self._imu:
                 self._build(o, lab)
             tr = self._imu[id(o)]
@@ -139,7 +156,7 @@ class Tracks:
     def forget_before(self, t_ns: int) -> None:
         """Drop tracks of occurrences that ended (with their reverb tail) before ``t_ns``."""
         tail = int(0.5 * NS)
-        for o, _ in self._all():
-            if o.t_end_ns + tail < t_ns:
-                self._audio.pop(id(o), None)
-                self._imu.pop(id(o), None)
+        live = {id(o) for o, _ in self._near(t_ns - tail, t_ns + NS)}
+        for cache in (self._audio, self._imu):
+            for key in [k for k in cache if k not in live]:
+                del cache[key]

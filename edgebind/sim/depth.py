@@ -36,11 +36,12 @@ def finish(dep: np.ndarray, haze: np.ndarray | None, scene: Scene, rng: np.rando
         key = ("depth_blotch", h, w)
         if key not in room._cache:
             from edgebind.sim.scene import _smooth_noise
-            room._cache[key] = _smooth_noise(np.random.default_rng([room.seed, 44]), 2 * h, 2 * w, 24)
+            room._cache[key] = _smooth_noise(np.random.default_rng([room.seed, 44]), h + h // 4,
+                                             w + w // 4, 15)
         field = room._cache[key]
-        oy, ox = int(rng.integers(0, h)), int(rng.integers(0, w))
+        oy, ox = int(rng.integers(0, h // 4 + 1)), int(rng.integers(0, w // 4 + 1))
         # Irregular blotches covering about `holes` of the frame, wandering frame to frame.
-        invalid |= (field[oy:oy + h, ox:ox + w] > 1.0 - 2.2 * holes) & (coin < 0.8)
+        invalid |= (field[oy:oy + h, ox:ox + w] > 1.0 - 8.0 * holes) & (coin < 0.8)
     if haze is not None and haze.max() > 0.05:
         # Smoke scatters the illuminator: random near returns and lost pixels where it is thick.
         hit = coin > 1.0 - 0.35 * haze
@@ -48,5 +49,6 @@ def finish(dep: np.ndarray, haze: np.ndarray | None, scene: Scene, rng: np.rando
         out = np.where(hit & (coin > 1.0 - 0.2 * haze), near, out)
         invalid |= hit & ~(coin > 1.0 - 0.2 * haze)
     out = np.round(out * 1000.0) / 1000.0
+    invalid |= (out > MAX_RANGE_M) | (out < MIN_RANGE_M * 0.5)
     out[invalid] = 0.0
     return out.astype(np.float32)

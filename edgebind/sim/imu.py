@@ -57,7 +57,7 @@ def event_track(event: str, p: dict[str, Any], room: Room, audio_dry: np.ndarray
     res = float(room._cache.setdefault("imu_res", np.random.default_rng([room.seed, 9]).uniform(25, 45)))
     # Acoustic pick-up: broadband jitter following the sound's envelope.
     env = envelope(audio_dry)[:n]
-    jit = rng.standard_normal((len(env), 3)).astype(np.float32) * (env[:, None] * 0.6 * att)
+    jit = rng.standard_normal((len(env), 3)).astype(np.float32) * (env[:, None] * 1.5 * att)
     tr[:len(env), :3] += jit
     if event == "footsteps":
         period = 1.0 / p["cadence"]
@@ -79,10 +79,10 @@ def event_track(event: str, p: dict[str, Any], room: Room, audio_dry: np.ndarray
             s += 0.01
     elif event == "glass_breaking":
         m = int(0.03 * RATE)
-        burst = rng.standard_normal((m, 6)).astype(np.float32) * np.array([0.5, 0.5, 0.5, 0.03, 0.03, 0.03], np.float32)
+        burst = rng.standard_normal((m, 6)).astype(np.float32) * np.array([1.5, 1.5, 1.5, 0.06, 0.06, 0.06], np.float32)
         _add(tr, 0.0, burst * (k * att * np.exp(-np.arange(m) / (0.008 * RATE)))[:, None].astype(np.float32))
         for _ in range(int(rng.integers(5, 15))):
-            _add(tr, float(rng.uniform(0.35, 0.9)), _impact(rng, 0.05 * k * att, 80.0))
+            _add(tr, float(rng.uniform(0.35, 0.9)), _impact(rng, 0.2 * k * att, 80.0))
     elif event == "machine_running":
         t = np.arange(n, dtype=np.float32) / RATE
         f = p["vib_hz"]

@@ -80,6 +80,8 @@ def _coverage(p: Prim, view: View, roll: float) -> tuple[tuple[slice, slice], np
     pts = rotate_points(np.asarray(p.pts, dtype=np.float64), roll)
     px = (pts[:, 0] - view.u0) * s - 0.5
     py = (pts[:, 1] - view.v0) * s - 0.5
+    if not (np.all(np.isfinite(px)) and np.all(np.isfinite(py))):
+        return None
     if p.kind == "poly":
         pad = 1.0
         x0, x1, y0, y1 = px.min() - pad, px.max() + pad, py.min() - pad, py.max() + pad
@@ -95,10 +97,11 @@ def _coverage(p: Prim, view: View, roll: float) -> tuple[tuple[slice, slice], np
     ys = np.arange(iy0, iy1, dtype=np.float32)[:, None]
     if p.kind == "poly":
         # Signed distance to each edge (positive inside, either winding); min over edges.
-        area = float(np.sum(px * np.roll(py, -1) - np.roll(px, -1) * py))
+        lx_, ly_ = px.tolist(), py.tolist()     # python floats keep the math in float32
+        m = len(lx_)
+        area = sum(lx_[i] * ly_[(i + 1) % m] - lx_[(i + 1) % m] * ly_[i] for i in range(m))
         sign = 1.0 if area > 0 else -1.0
         d = None
-        lx_, ly_ = px.tolist(), py.tolist()     # python floats keep the math in float32
         for i in range(len(lx_)):
             ax, ay = lx_[i], ly_[i]
             bx, by = lx_[(i + 1) % len(lx_)], ly_[(i + 1) % len(lx_)]

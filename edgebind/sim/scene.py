@@ -171,7 +171,7 @@ def random_room(rng: np.random.Generator, difficulty: float = 1.0) -> Room:
         cam_h=float(rng.uniform(0.35, 0.95)),
         horizon=float(0.5 + rng.uniform(-0.07, 0.07) * min(d, 2.0)),
         roll=float(rng.normal(0, 0.025) * min(d, 2.0)),
-        wall_z=float(rng.uniform(3.5, 7.0)),
+        wall_z=float(rng.uniform(3.0, 4.0 + 3.0 * min(d, 1.5) / 1.5)),
         width=float(rng.uniform(4.0, 8.0)),
         height=float(rng.uniform(2.4, 3.0)),
         wall_rgb=_jitter(rng, _WALLS[rng.integers(len(_WALLS))], 0.06),
@@ -179,7 +179,7 @@ def random_room(rng: np.random.Generator, difficulty: float = 1.0) -> Room:
         ceil_rgb=_jitter(rng, (0.92, 0.92, 0.9), 0.04),
         floor_kind=str(rng.choice(["planks", "tiles", "carpet"])),
         wall_stripes=float(rng.choice([0.0, 0.0, rng.uniform(0.02, 0.06)])),
-        light_gain=float(np.exp(rng.normal(0, 0.22 * min(d, 2.0)))),
+        light_gain=float(np.clip(np.exp(rng.normal(0, 0.22 * min(d, 2.0))), 0.55, 1.45)),
         light_cast=_jitter(rng, (1.0, 1.0, 1.0), 0.08 * min(d, 2.0)),
         light_side=float(rng.uniform(-0.2, 0.2)),
         t_wall=t_wall,
@@ -193,7 +193,7 @@ def random_room(rng: np.random.Generator, difficulty: float = 1.0) -> Room:
             "thermal": float(rng.uniform(0.04, 0.12) * max(d, 0.2)),
             "thermal_offset": float(rng.normal(0, 0.8) * d),
             "audio_db": float(rng.uniform(-58, -44) + 6 * (d - 1)),
-            "audio_gain_db": float(rng.normal(0, 3) * d),
+            "audio_gain_db": float(rng.normal(0, 4) * d),
             "imu_accel": float(rng.uniform(0.01, 0.03) * max(d, 0.2)),
             "imu_gyro": float(rng.uniform(0.001, 0.004) * max(d, 0.2)),
         },
@@ -208,22 +208,34 @@ def random_room(rng: np.random.Generator, difficulty: float = 1.0) -> Room:
     return room
 
 
+def _free_x(rng: np.random.Generator, room: Room, half: float, other: dict[str, Any] | None) -> float:
+    """A wall position for a fixture of half-width ``half`` in view, clear of ``other``."""
+    xl, xr = room.x_range(room.wall_z, 0.1)
+    lo, hi = xl + half, max(xl + half, xr - half)
+    x = float(rng.uniform(lo, hi))
+    for _ in range(12):
+        if other is None or abs(x - other["x"]) > half + other["w"] / 2 + 0.15:
+            break
+        x = float(rng.uniform(lo, hi))
+    return x
+
+
 def _random_window(rng: np.random.Generator, room: Room) -> dict[str, Any]:
     w, h = float(rng.uniform(1.0, 1.8)), float(rng.uniform(0.9, 1.4))
-    xl, xr = room.x_range(room.wall_z, 0.1)
-    x = float(rng.uniform(xl + w / 2, max(xl + w / 2, xr - w / 2))) if xr - xl > w else 0.0
+    x = _free_x(rng, room, w / 2, room.door)
     return {"x": x, "y": float(rng.uniform(0.75, 1.0)), "w": w, "h": h,
             "frame_rgb": _jitter(rng, (0.9, 0.9, 0.88), 0.1),
             "sky_rgb": _jitter(rng, (0.65, 0.78, 0.9), 0.12)}
 
 
 def _random_door(rng: np.random.Generator, room: Room) -> dict[str, Any]:
-    xl, xr = room.x_range(room.wall_z, 0.1)
-    x = float(rng.uniform(xl + 0.5, max(xl + 0.5, xr - 0.5)))
-    return {"x": x, "w": float(rng.uniform(0.8, 0.95)), "h": float(rng.uniform(1.95, 2.1)),
+    w = float(rng.uniform(0.8, 0.95))
+    x = _free_x(rng, room, w / 2 + 0.07, room.window)
+    return {"x": x, "w": w, "h": float(rng.uniform(1.95, 2.1)),
             "rgb": _jitter(rng, [(0.55, 0.38, 0.22), (0.9, 0.9, 0.88), (0.4, 0.3, 0.25),
                                  (0.6, 0.65, 0.7)][rng.integers(4)], 0.06),
             "hinge": str(rng.choice(["left", "right"])),
+            "t_beyond": room.t_wall + float(rng.choice([-1, 1]) * rng.uniform(1.5, 4.0)),
             "open_deg": float(rng.uniform(10, 75)) if rng.random() < 0.3 else 0.0}
 
 
@@ -278,6 +290,15 @@ def poly_prim(room: Room, pts: list[tuple[float, float]], z: float,
     return Prim("poly", tuple(room.uv(x, y, z) for x, y in pts), rgb, temp, z, alpha, solid=solid)
 
 
+def shadow_prim(room: Room, x: float, z: float, rx: float, alpha: float = 0.35) -> Prim:
+    """A soft contact shadow on the floor under an object (foreshortened by the camera height)."""
+    u, v = room.uv(x, 0.0, z)
+    s = room.f / z
+    ry = max(rx * room.cam_h / z, 0.02) * 0.5
+    return Prim("blob", ((u, v),), (0.0, 0.0, 0.0), None, z + 0.08, alpha, (rx * s * 0.5, ry * s),
+                0.0, solid=False)
+
+
 def furniture_prims(room: Room) -> list[Prim]:
     """Static distractor objects (they look like things but are none of the events)."""
     out: list[Prim] = []
@@ -286,6 +307,8 @@ def furniture_prims(room: Room) -> list[Prim]:
         x, z, s, c, c2, k = it["x"], it["z"], it["scale"], it["rgb"], it["rgb2"], it["kind"]
         hot = it["temp"] > 200
         t = it["temp"] if hot else tw + it["temp"]
+        if k in ("table", "cabinet", "plant", "sofa", "lamp", "chair"):
+            out.append(shadow_prim(room, x, z, {"sofa": 1.8, "table": 1.1}.get(k, 0.6) * s))
         if k == "table":
             out.append(box_prims(room, x, 0.7 * s, z, 1.1 * s, 0.06, c, t))
             for dx in (-0.5, 0.5):

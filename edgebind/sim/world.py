@@ -71,12 +71,12 @@ class World:
 
     def label_at(self, t_ns: int) -> set[str]:
         """Events active at ``t_ns``, or {"quiet_room"} when none is."""
-        names = {o.event for o in self.scene.occurrences if o.active(int(t_ns))}
+        names = {o.event for o in self.scene.active(int(t_ns))}
         return names or {QUIET}
 
     def labels_between(self, t0_ns: int, t1_ns: int) -> set[str]:
         """Events active at any time in [t0_ns, t1_ns), or {"quiet_room"}."""
-        names = {o.event for o in self.scene.occurrences if o.overlaps(int(t0_ns), int(t1_ns))}
+        names = {o.event for o in self.scene.overlapping(int(t0_ns), int(t1_ns))}
         return names or {QUIET}
 
     def _times(self, stream: str) -> Iterator[int]:

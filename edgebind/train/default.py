@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 SENSORS = ("audio", "depth", "thermal", "imu")
+SMALL_CHECK = {"n": 96, "n_probe": 0}
 DEFAULT_WORK = Path.home() / ".cache" / "edgebind" / "train-default"
 
 # ImageBind architecture, tiny widths; big patches keep the token count (and CPU time) low:
@@ -253,6 +254,14 @@ def run_recipe(recipe: Recipe, work: Path, out: Path, progress: bool = True) -> 
                              anchors=out / "anchors.json", threads=recipe.threads,
                              progress=progress)
     times["eval"] = time.perf_counter() - t
+    # A small, quick evaluation that tests/test_assets.py reruns to check the shipped bundle
+    small = evaluate_bundle(bundle, seed=recipe.eval_seed, n=SMALL_CHECK["n"],
+                            n_probe=SMALL_CHECK["n_probe"], difficulty=recipe.difficulty,
+                            anchors=out / "anchors.json", threads=recipe.threads)
+    report["small_check"] = {**SMALL_CHECK, "seed": recipe.eval_seed,
+                             "vision_to_text_top1": small["vision_to_text_top1"],
+                             "modalities": {m: {"zero_shot_top1": r["zero_shot_top1"]}
+                                            for m, r in small["modalities"].items()}}
     times["total"] = time.perf_counter() - t0
     report["bundle"] = "edgebind/assets/default/bundle"
     report["anchors"] = "edgebind/assets/default/anchors.json"

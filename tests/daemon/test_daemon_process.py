@@ -276,3 +276,19 @@ def test_unit_file_ships_and_is_a_notify_service():
                  "edgebind run --config"):
         assert line in unit, line
     assert "User=root" not in unit
+
+
+def test_unit_file_passes_systemd_analyze_verify(tmp_path):
+    import shutil
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed")
+    import edgebind.daemon
+    unit = (Path(edgebind.daemon.__file__).parent / "edgebind.service").read_text()
+    # verify checks that ExecStart's program exists: point it at this interpreter.
+    unit = unit.replace("/opt/edgebind/.venv/bin/edgebind run", f"{sys.executable} -m edgebind.cli run")
+    (tmp_path / "edgebind.service").write_text(unit)
+    r = subprocess.run([tool, "verify", str(tmp_path / "edgebind.service")], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "edgebind.service" not in r.stderr, r.stderr      # no warnings about our unit

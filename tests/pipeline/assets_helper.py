@@ -2,6 +2,8 @@
 (edgebind.assets) when present, else a tiny random model exported here (needs torch)."""
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,6 +36,7 @@ def bundle_and_anchors() -> tuple[Path, Path]:
         from edgebind.export.source import resolve_model
         from edgebind.modality import MODALITIES
         root = Path(tempfile.mkdtemp(prefix="edgebind-test-assets-"))
+        atexit.register(shutil.rmtree, root, True)
         model, space, info = resolve_model("tiny", seed=3)
         export_bundle(model, root / "bundle", ExportOptions(
             modalities=list(MODALITIES), precisions=["fp32"], threads=2, progress=False),

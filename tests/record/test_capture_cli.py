@@ -160,3 +160,148 @@ def test_user_errors_are_one_clear_line(tmp_path, frames_dir, capsys):
                  str(tmp_path / "d.mcap")]) == 1
     assert "missing.toml" in capsys.readouterr().err
     assert not (tmp_path / "a.mcap").exists() and not (tmp_path / "d.mcap").exists()
+
+
+def test_killed_recorder_leaves_a_replayable_file(tmp_path, frames_dir):
+    # Power loss, as near as a test gets: SIGKILL, no handler runs, no footer is written.
+    # Everything up to the last complete chunk must replay, frames bit-exact, and the reader,
+    # the replay CLI and a ReplaySource must all say what was skipped.
+    import cv2
+    from edgebind.sensors.sources.replay import ReplaySource
+    cfg = write_config(tmp_path, frames_dir, None, loop=True)
+    out = tmp_path / "killed.mcap"
+    p = subprocess.Popen([sys.executable, "-m", "edgebind.cli", "record", "--config", str(cfg),
+                          "--out", str(out), "--chunk-size", "8192", "--compression", "none",
+                          "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 60_000):
+            time.sleep(0.05)
+    finally:
+        p.kill()
+        p.wait(10)
+    assert out.stat().st_size >= 60_000
+    with open_recording(out) as rec:
+        s = rec.summary()
+        frames = list(rec.samples())
+    assert not s.complete and s.truncated_at == out.stat().st_size
+    assert any("truncated" in x for x in s.skipped)
+    assert len(frames) == s.channels["cam"].message_count >= 5
+    pngs = sorted(frames_dir.glob("f*.png"))
+    for i, f in enumerate(frames):
+        want = cv2.cvtColor(cv2.imread(str(pngs[i % len(pngs)])), cv2.COLOR_BGR2RGB)
+        assert np.array_equal(f.data, want), i
+    r = subprocess.run([sys.executable, "-m", "edgebind.cli", "replay", str(out), "--summary",
+                        "--json"], capture_output=True, text=True, timeout=60)
+    d = json.loads(r.stdout)
+    assert r.returncode == 0 and d["complete"] is False and d["skipped"]
+    assert d["channels"]["cam"]["message_count"] == len(frames)
+    src = ReplaySource(out, speed=0)
+    got = list(src.iter_samples(timeout_s=20))
+    assert [g.t_ns for g in got] == [f.t_ns for f in frames]
+    assert src.skipped and "truncated" in src.skipped[0]
+    assert "truncated" in (src.health()["cam"].last_error or "")
+
+
+def test_record_config_with_every_file_kind_and_sim(tmp_path, frames_dir):
+    # One TOML with a camera sequence, 16-bit depth (mm) and thermal (centikelvin) sequences
+    # and two streams of the simulated world: each lands in its channel, in SI units, with
+    # Foxglove-readable image encodings.
+    import cv2
+    sim = pytest.importorskip("edgebind.sim")
+    if not hasattr(sim, "World"):
+        pytest.skip("edgebind.sim.World not available yet")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "t").mkdir()
+    for i in range(12):
+        d = np.full((6, 8), 1000 + 100 * i, np.uint16)
+        d[0, 0] = 0                                           # no reading -> NaN
+        cv2.imwrite(str(tmp_path / "d" / f"{i:03d}.png"), d)
+        cv2.imwrite(str(tmp_path / "t" / f"{i:03d}.png"), np.full((4, 5), 29315 + i, np.uint16))
+    cfg = tmp_path / "all.toml"
+    cfg.write_text(
+        f'[[streams]]\nname = "cam"\nkind = "camera"\npath = "{frames_dir}/f%04d.png"\nfps = 20\n\n'
+        f'[[streams]]\nname = "depth0"\nkind = "depth"\npath = "{tmp_path}/d/%03d.png"\n'
+        f'fps = 10\ndepth_scale = 0.001\n\n'
+        f'[[streams]]\nname = "therm0"\nkind = "thermal"\npath = "{tmp_path}/t"\nfps = 10\n'
+        f'scale = 0.01\n\n'
+        f'[[streams]]\nname = "world"\nkind = "sim"\nscenario = "default"\nseed = 2\n'
+        f'duration = 5.0\nstreams = ["mic", "imu"]\n')
+    out = tmp_path / "all.mcap"
+    assert main(["record", "--config", str(cfg), "--out", str(out), "--duration", "1.0",
+                 "--quiet"]) == 0
+    with open_recording(out) as rec:
+        s = rec.summary()
+        assert s.complete and not s.skipped
+        assert set(s.channels) == {"cam", "depth0", "therm0", "mic", "imu"}
+        assert all(c.message_count > 0 for c in s.channels.values())
+        assert {k: c.schema for k, c in s.channels.items()} == {
+            "cam": "foxglove.RawImage", "depth0": "foxglove.RawImage",
+            "therm0": "foxglove.RawImage", "mic": "edgebind.AudioChunk",
+            "imu": "edgebind.ImuBatch"}
+        depth = list(rec.samples(streams=["depth0"]))
+        therm = list(rec.samples(streams=["therm0"]))
+        imu = list(rec.samples(streams=["imu"]))
+    for i, f in enumerate(depth):
+        assert f.data.dtype == np.float32 and np.isnan(f.data[0, 0])
+        assert f.data[1, 1] == pytest.approx((1000 + 100 * i) * 0.001)
+    for i, f in enumerate(therm):
+        assert f.data[0, 0] == pytest.approx(293.15 + 0.01 * i, abs=1e-4)
+    assert all(b.row_t_ns is not None and b.data.shape[1] == 6 for b in imu)
+    from mcap.reader import make_reader
+    with open(out, "rb") as fh:
+        enc = {ch.topic: json.loads(m.data)["encoding"] for sc, ch, m in
+               make_reader(fh).iter_messages(topics=["/depth0", "/therm0", "/cam"])}
+    assert enc == {"/depth0": "32FC1", "/therm0": "32FC1", "/cam": "rgb8"}
+
+
+def test_a_stream_that_cannot_open_is_reported_not_fatal(tmp_path, frames_dir, capsys):
+    cfg = tmp_path / "half.toml"
+    cfg.write_text(f'[[streams]]\nname = "cam"\nkind = "camera"\npath = "{frames_dir}/f%04d.png"\n'
+                   f'fps = 20\n\n[[streams]]\nname = "depth0"\nkind = "depth"\n'
+                   f'path = "{tmp_path}/nowhere/%06d.png"\n')
+    out = tmp_path / "half.mcap"
+    assert main(["record", "--config", str(cfg), "--out", str(out), "--duration", "1.0",
+                 "--quiet", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["messages"]["depth0"] == 0 and d["messages"]["cam"] >= 17
+    assert "no files match" in d["source_errors"]["depth0"] and "nowhere" in d["source_errors"]["depth0"]
+    with open_recording(out) as rec:
+        ch = rec.summary().channels
+    assert ch["depth0"].message_count == 0 and ch["cam"].message_count == d["messages"]["cam"]
+
+
+def test_config_paths_are_relative_to_the_config_file(tmp_path, frames_dir, monkeypatch):
+    cfg = tmp_path / "rel.toml"
+    cfg.write_text('[[streams]]\nname = "cam"\nkind = "camera"\npath = "frames/f%04d.png"\n'
+                   'fps = 40\nrealtime = false\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["record", "--config", str(cfg), "--out", "r.mcap", "--quiet"]) == 0
+    with open_recording(elsewhere / "r.mcap") as rec:
+        assert rec.summary().channels["cam"].message_count == 40
+
+
+def test_daemon_config_profile_is_embedded(tmp_path, frames_dir, capsys):
+    # `edgebind record --config edgebind.toml` with the robot's daemon config: its own
+    # `profile` (relative to the config) goes into the recording without --profile.
+    from edgebind.profile import Profile, StreamCalibration
+    (tmp_path / "cal").mkdir()
+    Profile(device="robot-9", streams={"cam": StreamCalibration(time_offset_ns=-5)}).save(
+        tmp_path / "cal" / "robot.toml")
+    cfg = tmp_path / "edgebind.toml"
+    cfg.write_text('profile = "cal/robot.toml"\nbundle = "nowhere"\n\n[[streams]]\nname = "cam"\n'
+                   'kind = "camera"\npath = "frames/f%04d.png"\nrealtime = false\n')
+    assert main(["record", "--config", str(cfg), "--out", str(tmp_path / "p.mcap"),
+                 "--quiet"]) == 0
+    with open_recording(tmp_path / "p.mcap") as rec:
+        assert rec.calibration["device"] == "robot-9"
+        assert rec.calibration["streams"]["cam"]["time_offset_ns"] == -5
+    capsys.readouterr()
+    cfg.write_text('profile = "cal/missing.toml"\n\n[[streams]]\nname = "cam"\nkind = "camera"\n'
+                   'path = "frames/f%04d.png"\n')
+    assert main(["record", "--config", str(cfg), "--out", str(tmp_path / "q.mcap")]) == 1
+    err = capsys.readouterr().err
+    assert "edgebind.toml" in err and "'profile'" in err and "missing.toml" in err
+    assert not (tmp_path / "q.mcap").exists()

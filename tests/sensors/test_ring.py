@@ -84,6 +84,8 @@ def test_queries_match_brute_force(ts, max_age, q, tol):
         assert got is None
     else:
         assert got is not None and abs(got.t_ns - t0) == min(abs(p[0] - t0) for p in cands)
+    later = [p[0] for p in model if p[0] >= t0]
+    assert r.next_start(t0) == (min(later) if later else None)
 
 
 def test_concurrent_writers_and_reader():

@@ -2,6 +2,8 @@
 unknown keys get a suggestion; the parser never fails any other way (hypothesis)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -102,6 +104,13 @@ def test_load_from_toml(tmp_path):
     p.write_text('[[streams]]\nname = "cam"\nkind = "camera"\npath = "a.avi"\nfps = 12.5\n')
     (c,) = load_stream_configs(p)
     assert c.name == "cam" and c.options["fps"] == 12.5 and c.source == str(p)
+    # A relative path is relative to the config file, whatever the working directory.
+    assert c.options["path"] == str(tmp_path / "a.avi")
+    (c,) = parse_stream_configs([{"name": "cam", "kind": "camera", "path": "v/a.avi"}], SRC)
+    assert c.options["path"] == "v/a.avi"
+    (c,) = parse_stream_configs([{"name": "r", "kind": "replay", "path": "~/r.mcap"}], SRC,
+                                base_dir="/etc/edgebind")
+    assert c.options["path"] == str(Path("~/r.mcap").expanduser())
     p.write_text('[[streams]]\nname = "cam"\nkind = "camera"\npath = "a.avi"\nfps = 12.5\nfsp = 1\n')
     with pytest.raises(StreamConfigError, match=r"edgebind.toml: streams\[0\] \(cam\): unknown key"):
         load_stream_configs(p)

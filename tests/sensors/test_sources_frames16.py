@@ -95,3 +95,39 @@ def test_realsense_without_package_is_a_clear_error():
     src = DepthSource("rs", device="123", backend="realsense", backoff=(0.01, 0.02))
     assert list(src.iter_samples(timeout_s=0.2)) == []
     assert "pyrealsense2" in src.health()["rs"].last_error
+
+
+def test_sequence_patterns_with_and_without_a_file_prefix(tmp_path, monkeypatch):
+    from edgebind.sensors.sources._files import list_sequence
+    d = tmp_path / "seq"
+    d.mkdir()
+    for i in (10, 2, 1):
+        (d / f"{i:06d}.png").write_bytes(b"x")
+        (d / f"img{i:03d}.png").write_bytes(b"x")
+    (d / "0000001.png").write_bytes(b"x")          # 7 digits: not %06d
+    assert [f.name for f in list_sequence(f"{d}/%06d.png")] == ["000001.png", "000002.png",
+                                                                "000010.png"]
+    assert [f.name for f in list_sequence(f"{d}/img%03d.png")] == ["img001.png", "img002.png",
+                                                                   "img010.png"]
+    assert len(list_sequence(f"{d}/img%d.png")) == 3
+    monkeypatch.chdir(d)                            # a bare pattern: the current folder
+    assert [f.name for f in list_sequence("img%03d.png")][0] == "img001.png"
+    with pytest.raises(FileNotFoundError, match="no files match"):
+        list_sequence(f"{d}/depth%06d.png")
+
+
+def test_live_depth_and_thermal_without_a_camera_are_disconnected_with_a_reason():
+    # The real OpenCV code paths (OpenNI2 depth backend, V4L2 Y16 thermal) run; with no such
+    # device here they must end up disconnected with a message, never raise or hang.
+    d = DepthSource("kinect", device=7, backend="openni2", backoff=(0.01, 0.02))
+    assert list(d.iter_samples(timeout_s=0.3)) == []
+    h = d.health()["kinect"]
+    assert h.state == "disconnected" and h.errors >= 1
+    assert "depth device 7" in h.last_error and "OpenNI2" in h.last_error
+    t = ThermalSource("lepton", device="/dev/video-edgebind-none", width=160, height=120,
+                      backoff=(0.01, 0.02))
+    assert list(t.iter_samples(timeout_s=0.3)) == []
+    h = t.health()["lepton"]
+    assert h.state == "disconnected" and "/dev/video-edgebind-none" in h.last_error
+    with pytest.raises(ValueError, match="serial numbers need backend 'realsense'"):
+        DepthSource("x", device="f0123", backend="openni2")

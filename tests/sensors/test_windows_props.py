@@ -62,3 +62,38 @@ def test_window_ends_lie_on_the_hop_grid_and_cover_all_data(shift_ms, hop_ms):
             if m in ("vision", "thermal"):
                 assert abs(w.meta["frame_t_ns"] - ws.t_end_ns) <= 100_000_000
         assert not (set(ws.windows) & set(ws.skipped))
+
+
+_JUMPS = st.sampled_from([-86400, -3600, -10, 10, 3600, 86400])
+
+
+@settings(max_examples=25, deadline=None)
+@given(jumps=st.dictionaries(st.sampled_from([i.stream for i in INFOS]),
+                             st.tuples(st.floats(0.2, 2.8), _JUMPS), max_size=4))
+def test_any_clock_jumps_never_flood_or_mix_epochs(jumps):
+    # Any subset of streams jumps (seconds to a day, either way) at any time. However the
+    # timeline settles: no exception, no flood of windows across the gap, every window built
+    # from one epoch, and each jumped stream's jump counted unless the timeline followed it.
+    samples = []
+    for s in SAMPLES:
+        at, by = jumps.get(s.stream, (None, 0))
+        if at is not None and s.t_ns >= SAMPLES[0].t_ns + at * NS:
+            shift = by * NS
+            s = type(s)(s.stream, s.modality, s.t_ns + shift, s.data, s.meta,
+                        None if s.row_t_ns is None else s.row_t_ns + shift)
+        samples.append(s)                  # delivered in true capture order
+    wa = WindowAssembler(INFOS, **KW)
+    sets = run(wa, samples)
+    epochs = 1 + len({by for _, by in jumps.values()})
+    assert len(sets) <= epochs * (3.0 / 0.25 + 2)
+    assert wa.stats["timeline_resets"] <= epochs            # settles; never flip-flops
+    for ws in sets:
+        for m, w in ws.windows.items():
+            assert abs(w.t_end_ns - ws.t_end_ns) == 0
+            if m == "imu":
+                assert w.timestamps_ns[-1] == ws.t_end_ns
+            if m in ("vision", "thermal"):
+                assert abs(w.meta["frame_t_ns"] - ws.t_end_ns) <= 100_000_000
+    st_ = wa.stats
+    assert st_["invalid"] == 0
+    assert st_["clock_jumps"] + st_["timeline_resets"] >= (1 if jumps else 0)

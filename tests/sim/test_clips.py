@@ -57,3 +57,44 @@ def test_bad_arguments():
         sample_clip(rng, difficulty=-0.5)
     with pytest.raises(ValueError, match="Generator"):
         sample_clip(0)
+
+
+def test_overlapping_event_is_active_in_the_window():
+    for seed in range(5):
+        c = sample_clip(np.random.default_rng(seed), "machine_running", overlap_p=1.0)
+        w_ns = int(c.window_s * 1e9)
+        occ = {o["event"]: o for o in c.meta["occurrences"]}
+        assert set(occ) == set(c.events)
+        for o in occ.values():
+            assert o["t_start_ns"] < w_ns and o["t_end_ns"] > 0
+        # The clip's own event is active at the frame (the window's end).
+        assert occ["machine_running"]["t_start_ns"] < w_ns <= occ["machine_running"]["t_end_ns"]
+
+
+def test_difficulty_scales_nuisance():
+    """Harder clips are noisier: quiet-room audio floor and camera noise go up."""
+    def floor(d):
+        vals = []
+        for s in range(6):
+            c = sample_clip(np.random.default_rng(s), QUIET, difficulty=d)
+            vals.append(np.sqrt(np.mean(c.audio.astype(np.float64) ** 2)))
+        return np.median(vals)
+    assert floor(2.5) > 1.5 * floor(0.5)
+
+
+def test_two_draws_of_an_event_differ():
+    rng = np.random.default_rng(9)
+    a, b = sample_clip(rng, "footsteps"), sample_clip(rng, "footsteps")
+    assert np.mean(np.abs(a.vision.astype(float) - b.vision.astype(float))) > 10
+    assert abs(np.corrcoef(a.audio, b.audio)[0, 1]) < 0.2
+    assert np.abs(a.thermal - b.thermal).mean() > 0.5
+
+
+def test_modalities_subset_is_the_same_clip():
+    full = sample_clip(np.random.default_rng(5), "glass_breaking")
+    part = sample_clip(np.random.default_rng(5), "glass_breaking", modalities=("vision", "imu"))
+    assert part.depth is None and part.thermal is None and part.audio is None
+    assert np.array_equal(full.vision, part.vision) and np.array_equal(full.imu, part.imu)
+    assert full.caption == part.caption
+    with pytest.raises(ValueError, match="unknown modality 'lidar'"):
+        sample_clip(np.random.default_rng(5), modalities=("lidar",))

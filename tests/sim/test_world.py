@@ -126,3 +126,41 @@ def test_bad_arguments_raise_clear_errors():
         World("demo", duration_s=5)
     with pytest.raises(ValueError, match="unknown sim stream 'lidar'"):
         next(World(duration_s=1).samples(["lidar"]))
+
+
+def test_labels_between_and_quiet_scenario():
+    w = World("dog_barking", seed=4, duration_s=30.0)
+    o = w.timeline[0]
+    assert w.labels_between(o.t_start_ns - 10**9, o.t_start_ns + 1) == {"dog_barking"}
+    assert w.labels_between(w.start_ns, w.start_ns + 1) == ({"dog_barking"} if o.t_start_ns == w.start_ns
+                                                            else {QUIET})
+    q = World("quiet", seed=4, duration_s=5.0)
+    assert q.timeline == [] and all(q.label_at(t) == {QUIET} for t in range(0, 5 * 10**9, 10**8))
+
+
+def test_world_difficulty_validated_and_recorded():
+    with pytest.raises(ValueError, match="difficulty"):
+        World(difficulty=-1.0)
+    info = World(seed=3, duration_s=1.0, difficulty=2.0).stream_infos[0]
+    assert info.extra["difficulty"] == 2.0 and info.device == "sim:default:seed=3"
+
+
+def test_world_frames_show_the_timeline():
+    """Camera frames inside an occurrence differ from the quiet frames before it."""
+    w = World("machine_running", seed=8, duration_s=20.0)
+    o = w.timeline[0]
+    cams = {s.t_ns: s.data.astype(np.int16) for s in w.samples(["camera"])}
+    before = [cams[t] for t in cams if t < o.t_start_ns - 2 * 10**8][-2:]
+    during = [cams[t] for t in cams if o.t_start_ns + 5 * 10**8 < t < o.t_end_ns][:2]
+    assert len(before) == 2 and len(during) == 2
+    quiet_change = np.mean(np.abs(before[0] - before[1]).max(axis=2) > 25)
+    event_change = np.mean(np.abs(during[0] - before[1]).max(axis=2) > 25)
+    assert event_change > 0.01 and event_change > 10 * quiet_change
+
+
+def test_timeline_is_plain_data():
+    import json
+    w = World("default", seed=9, duration_s=60.0)
+    back = json.loads(json.dumps([o.to_dict() for o in w.timeline]))
+    assert [d["event"] for d in back] == [o.event for o in w.timeline]
+    assert all(isinstance(d["params"]["seed"], int) for d in back)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -32,8 +33,10 @@ def list_sequence(pattern: str) -> list[Path]:
         width = m.group(2)
         digits = rf"\d{{{width}}}" if m.group(1) and width else r"\d+"
         head, tail = pattern[:m.start()], pattern[m.end():]
-        rx = re.compile(re.escape(Path(head).name) + f"({digits})" + re.escape(tail) + "$")
-        folder = Path(head).parent if "/" in head else Path(".")
+        # os.path.split, not Path: "depth/%06d.png" has head "depth/" and an empty file prefix.
+        folder_s, prefix = os.path.split(head)
+        rx = re.compile(re.escape(prefix) + f"({digits})" + re.escape(tail) + "$")
+        folder = Path(folder_s) if folder_s else Path(".")
         numbered = []
         if folder.is_dir():
             for f in folder.iterdir():

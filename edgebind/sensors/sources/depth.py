@@ -37,6 +37,11 @@ class DepthSource(Frame16Source):
         if backend not in DEPTH_BACKENDS:
             raise ValueError(f"depth {name!r}: backend must be one of {DEPTH_BACKENDS}, "
                              f"got {backend!r}")
+        device = kw.get("device")
+        if backend != "realsense" and isinstance(device, str):
+            raise ValueError(f"depth {name!r}: backend {backend} opens devices by index "
+                             f"(0, 1, ...), got {device!r}; serial numbers need backend "
+                             "'realsense'")
         self.depth_scale = float(depth_scale)
         self.backend = backend
         self._rs = None

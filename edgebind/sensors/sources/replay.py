@@ -5,7 +5,8 @@
 offline evaluation); True shifts every stream by one constant so the first sample is stamped
 "now" (for consumers that compare stamps with ``time.monotonic_ns()``, as live pipelines do).
 Spacing between samples is preserved either way. ``loop`` plays the file again at its end
-(with ``rebase`` the stamps keep increasing).
+(with ``rebase`` the stamps keep increasing). A recording cut off by a power loss plays up to
+its last complete chunk; ``skipped`` (and the health's ``last_error``) say what was left out.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class ReplaySource(Source):
         self._t0: tuple[int, int] | None = None  # (recorded t of the first sample, monotonic then)
         self._base = 0  # recorded ns already played in earlier loops
         self._last_rel = 0
+        self.skipped: list[str] = []  # what the reader could not use (a cut-off file, ...)
         try:  # learn the streams now so `streams` is right before start; errors surface in _open
             self._open()
         except Exception:  # noqa: BLE001
@@ -62,6 +64,9 @@ class ReplaySource(Source):
                                      f"{sorted(infos)}")
                 infos = {k: v for k, v in infos.items() if k in self.want}
             self._infos = list(infos.values())
+            self.skipped = rep.summary().skipped
+            if self.skipped:  # still plays everything readable; the health says what is not
+                self._note_problem(None, f"{self.path}: {self.skipped[0]}")
             self._it = rep.samples(streams=list(infos), speed=None)
             self._t0, self._base, self._last_rel = None, 0, 0
         except BaseException:
@@ -79,6 +84,8 @@ class ReplaySource(Source):
             raise OSError(f"{self.path}: not open")
         s = next(self._it, None)
         if s is None:
+            if self._rep is not None:   # undecodable messages are found while playing
+                self.skipped = self._rep.summary().skipped
             if not self.loop:
                 raise EndOfStream()
             # Play again, continuing just after the last sample so stamps keep increasing.
