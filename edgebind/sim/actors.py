@@ -304,8 +304,9 @@ def _door(room: Room, p: dict[str, Any], t: float) -> list[Prim]:
                                         (0.72, 0.7, 0.64), None, alpha=0.6 * np.exp(-s / 1.5),
                                         kind="blob", solid=False))
         # The air pushed through the doorway: a plume at the corridor's temperature.
-        out.append(ellipse_prim(room, door["x"], 0.5, room.wall_z - 0.4, door["w"] * 1.1, 0.7, None,
-                                door.get("t_beyond", room.t_wall - 2.5) - 1.0, alpha=0.75 * np.exp(-s / 2.0),
+        tb = door.get("t_beyond", room.t_wall - 2.5)
+        out.append(ellipse_prim(room, door["x"], 0.6, room.wall_z - 0.4, door["w"] * 1.3, 0.8, None,
+                                room.t_wall + 1.5 * (tb - room.t_wall), alpha=0.85 * np.exp(-s / 2.5),
                                 kind="blob", solid=False))
     return out
 

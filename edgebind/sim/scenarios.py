@@ -31,6 +31,8 @@ SCENARIOS: dict[str, str] = {
     **{e: f"only {e.replace('_', ' ')}, repeated, separated by quiet gaps" for e in ACTIVE_EVENTS},
 }
 
+MAX_DURATION_S = 86400.0
+
 DEMO_ORDER = ("footsteps", "door_slamming", "dog_barking", "glass_breaking", "person_falling",
               "machine_running", "smoke_alarm")
 
@@ -156,6 +158,10 @@ def make_scene(scenario: str, seed: int, duration_s: float, start_ns: int = 0,
     check_scenario(scenario)
     if not np.isfinite(duration_s) or duration_s <= 0:
         raise ValueError(f"duration_s must be a positive number of seconds, got {duration_s}")
+    if duration_s > MAX_DURATION_S:
+        # The whole timeline is drawn up front; run several worlds (new seeds) for longer.
+        raise ValueError(f"duration_s must be at most {MAX_DURATION_S:.0f} s (one day), got {duration_s}; "
+                         "chain worlds with new seeds for longer runs")
     if not np.isfinite(difficulty) or difficulty < 0:
         raise ValueError(f"difficulty must be >= 0, got {difficulty}")
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 4242])

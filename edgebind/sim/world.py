@@ -42,6 +42,8 @@ class World:
             duration_s = float(duration_s)
         except (TypeError, ValueError):
             raise ValueError(f"duration_s must be a number of seconds, got {duration_s!r}") from None
+        if isinstance(start_ns, bool) or not isinstance(start_ns, (int, np.integer)):
+            raise ValueError(f"start_ns must be an integer (ns), got {start_ns!r}")
         self.scenario = scenario
         self.seed = int(seed)
         self.duration_s = duration_s

@@ -122,6 +122,10 @@ def test_bad_arguments_raise_clear_errors():
         World(duration_s=float("nan"))
     with pytest.raises(ValueError, match="seed"):
         World(seed="x")
+    with pytest.raises(ValueError, match="at most 86400"):
+        World(duration_s=10 * 86400)
+    with pytest.raises(ValueError, match="start_ns"):
+        World(start_ns=1.5)
     with pytest.raises(ValueError, match="demo"):
         World("demo", duration_s=5)
     with pytest.raises(ValueError, match="unknown sim stream 'lidar'"):
