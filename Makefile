@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 .PHONY: venv demo test firmware clean help
 
 help:
-	@echo "make demo   set up .venv and run the EdgeBind quick start"
+	@echo "make demo   set up .venv and run the zero-shot detection demo on the simulated world"
 	@echo "make test   set up .venv, build the firmware tests, run the whole test suite"
 	@echo "make clean  remove .venv and build outputs"
 
@@ -27,7 +27,7 @@ firmware:
 	$(MAKE) -C firmware_bridge/firmware
 
 demo: venv
-	$(VENV)/bin/edgebind quickstart
+	$(VENV)/bin/edgebind demo
 
 test: venv firmware
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -22,7 +22,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebind.fileio import atomic_write
 from edgebind.modality import MODALITIES
 from edgebind.space import SpaceMismatchError, check_same_space
 
@@ -208,18 +208,8 @@ class AnchorSet:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically (temporary file + rename): a crash never leaves half a file."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(path, (text + "\n").encode())
 
     @classmethod
     def load(cls, path: str | os.PathLike, space_id: str | None = None,

@@ -165,6 +165,7 @@ def goals(report: Mapping[str, Any]) -> dict[str, bool]:
 def markdown(report: Mapping[str, Any]) -> str:
     pct = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
     lines = [f"Held-out simulated set: {report['n_test']} windows, seed {report.get('seed', '?')}, "
+             f"difficulty {report.get('difficulty', '?')}, "
              f"8 events, chance {pct(report['chance'])}.", ""]
     if "vision_to_text_top1" in report:
         lines += [f"Vision -> text zero-shot top-1: **{pct(report['vision_to_text_top1'])}**", ""]
@@ -219,7 +220,8 @@ class BundleEmbedder:
 
 
 def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEED, n: int = 400,
-                    n_probe: int = 800, difficulty: float = 1.0, anchors: str | Path | None = None,
+                    n_probe: int = 800, difficulty: float | None = None,
+                    anchors: str | Path | None = None,
                     threads: int | None = None, workers: int = 2,
                     progress: bool = False) -> dict[str, Any]:
     from edgebind.embedder import Embedder
@@ -238,6 +240,8 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
                 anchors = None
     emb = Embedder.from_bundle(bundle, threads=threads)
     pre = PreprocessConfig.from_dict(emb._bundle.manifest.preprocess)
+    if difficulty is None:  # the difficulty the bundle was trained at, else the sim default
+        difficulty = float(emb._bundle.manifest.extra.get("training", {}).get("difficulty", 1.0))
     window_s = float(pre.imu.window_s)
     have = [m for m in ("vision", *SENSORS) if m in emb.modalities]
     run = BundleEmbedder(emb)
@@ -285,7 +289,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=400, help="held-out windows (default 400)")
     p.add_argument("--probe-n", type=int, default=800,
                    help="windows to train the supervised probe on (default 800; 0 skips it)")
-    p.add_argument("--difficulty", type=float, default=1.0, help="sim difficulty (default 1.0)")
+    p.add_argument("--difficulty", type=float, default=None,
+                   help="sim difficulty 0..3 (default: the one the bundle was trained at, as its "
+                        "manifest records, else 1.0)")
     p.add_argument("--anchors", type=Path, default=None,
                    help="anchor set JSON (default: the shipped one with the default bundle, else "
                         "each event's captions through the bundle's text tower)")

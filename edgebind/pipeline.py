@@ -189,27 +189,6 @@ def model_windows(embedder: Any) -> dict[str, float]:
     return {"audio": float(pre.audio.clip_duration), "imu": float(pre.imu.window_s)}
 
 
-def sample_transforms(profile: Any, infos: Sequence[StreamInfo]
-                      ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """Per-stream data corrections from a calibration profile, applied to each sample before
-    windowing: thermal gain/offset (flat field) and audio input gain (clipped to [-1, 1]).
-    IMU corrections and time offsets are applied by the window assembler."""
-    out: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-    if profile is None:
-        return out
-    for info in infos:
-        if info.modality == "thermal" and hasattr(profile, "thermal_correction"):
-            fn = profile.thermal_correction(info.stream)
-            if fn is not None:
-                out[info.stream] = fn
-        elif info.modality == "audio" and hasattr(profile, "audio_gain_db"):
-            db = profile.audio_gain_db(info.stream)
-            if db:
-                g = np.float32(10.0 ** (float(db) / 20.0))
-                out[info.stream] = lambda x, g=g: np.clip(np.asarray(x, np.float32) * g, -1.0, 1.0)
-    return out
-
-
 def _as_dict(x: Any) -> dict:
     if isinstance(x, dict):
         return dict(x)
@@ -294,7 +273,6 @@ class Pipeline:
             {"audio": float(self.config.window_s), "imu": float(self.config.window_s)}
             if self.config.window_s else model_windows(embedder))
         self._assembler = self._make_assembler()
-        self._transforms = sample_transforms(profile, infos)
         self._asm_lock = threading.Lock()
         self._swap_lock = threading.Lock()
         self._detect_lock = threading.Lock()     # detector.update vs an in-place reload
@@ -344,6 +322,8 @@ class Pipeline:
                          "the bundle", "the anchor set")
 
     def _make_assembler(self) -> Any:
+        """The window assembler; with a profile it applies the profile's per-stream time
+        offsets, IMU, thermal and audio corrections (refusing ones that do not fit a stream)."""
         from edgebind.sensors.windows import WindowAssembler
         kwargs: dict[str, Any] = dict(window_s=self.window_s, hop_s=self.config.hop_s,
                                       frame_tolerance_s=self.config.frame_tolerance_s,
@@ -352,15 +332,13 @@ class Pipeline:
         if pre is not None:
             kwargs["imu_rows"] = int(pre.imu.n_samples)
         if self.profile is not None:
-            kwargs["time_offsets_ns"] = dict(self.profile.time_offsets_ns())
-            corr = {}
-            for info in self.stream_infos:
-                if info.modality == "imu":
-                    c = self.profile.imu_correction(info.stream)
-                    if c is not None:
-                        corr[info.stream] = c
-            kwargs["imu_corrections"] = corr
+            return WindowAssembler.from_profile(self.stream_infos, self.profile, **kwargs)
         return WindowAssembler(self.stream_infos, **kwargs)
+
+    @property
+    def assembler(self) -> Any:
+        """The ``edgebind.sensors.WindowAssembler`` (for inspection; its ``stats``)."""
+        return self._assembler
 
     # -- counters ----------------------------------------------------------------------------
     def _count(self, table: dict[str, int], key: str, n: int = 1) -> None:
@@ -382,10 +360,6 @@ class Pipeline:
     def _on_sample(self, sample: Sample) -> None:
         """Called from capture threads: a short lock around the assembler, nothing else."""
         try:
-            fix = self._transforms.get(sample.stream)
-            if fix is not None:
-                sample = Sample(sample.stream, sample.modality, sample.t_ns, fix(sample.data),
-                                sample.meta, sample.row_t_ns)
             with self._asm_lock:
                 self._assembler.push(sample)
             self._count(self.samples, sample.stream)

@@ -44,10 +44,10 @@ def test_bundle_and_anchors_share_a_space_and_embed():
 
     emb = Embedder.from_bundle(_bundle())
     aset = AnchorSet.load(assets.default_anchors_path(), space_id=emb.space_id)
-    assert set(aset.names()) == set(EVENTS)
+    assert set(aset.names) == set(EVENTS)
     text = emb.embed(text=["a dog barking", "glass breaking"])["text"]
     a = aset.matrix()
-    names = aset.names()
+    names = aset.names
     sims = (text / np.linalg.norm(text, axis=1, keepdims=True)) @ a.T
     assert names[int(sims[0].argmax())] == "dog_barking"
     assert names[int(sims[1].argmax())] == "glass_breaking"

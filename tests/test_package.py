@@ -16,6 +16,36 @@ DEVICE_SIDE = [
     "edgebind.calibration",
     "edgebind.cli",
     "edgebind.record",
+    "edgebind.record.cli",
+    "edgebind.record.capture_cli",
+    "edgebind.sensors",
+    "edgebind.sensors.config",
+    "edgebind.sensors.sources",
+    "edgebind.sensors.ring",
+    "edgebind.sensors.windows",
+    "edgebind.sim",
+    "edgebind.sim.cli",
+    "edgebind.profile",
+    "edgebind.calibration.cli",
+    "edgebind.calibration.imu",
+    "edgebind.calibration.camera",
+    "edgebind.calibration.sync",
+    "edgebind.calibration.thermal",
+    "edgebind.calibration.audio",
+    "edgebind.calibration.thresholds",
+    "edgebind.calibration.quant",
+    "edgebind.anchors",
+    "edgebind.anchors_cli",
+    "edgebind.detect",
+    "edgebind.sinks",
+    "edgebind.pipeline",
+    "edgebind.daemon",
+    "edgebind.daemon.config",
+    "edgebind.daemon.health",
+    "edgebind.daemon.sdnotify",
+    "edgebind.daemon.service",
+    "edgebind.demo",
+    "edgebind.assets",
 ]
 
 
@@ -66,3 +96,18 @@ def test_models_need_torch_with_clear_message():
     r = run_without_torch("import edgebind.models")
     assert r.returncode != 0
     assert "torch" in r.stderr
+
+
+def test_atomic_write_gives_normal_permissions(tmp_path):
+    # A file written for a service (anchors, profiles) must not keep mkstemp's 0600.
+    import os
+
+    from edgebind.fileio import atomic_write
+    old = os.umask(0o022)
+    try:
+        p = atomic_write(tmp_path / "sub" / "x.json", b"{}\n")
+    finally:
+        os.umask(old)
+    assert p.read_bytes() == b"{}\n"
+    assert oct(p.stat().st_mode & 0o777) == oct(0o644)
+    assert not [f for f in p.parent.iterdir() if f.name != "x.json"]

@@ -191,7 +191,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
     from edgebind.sensors.config import parse_stream_configs
     cfg.stream_tables = [dict(s) for s in streams]
     try:
-        cfg.streams = parse_stream_configs(cfg.stream_tables, str(path))
+        cfg.streams = parse_stream_configs(cfg.stream_tables, str(path), base_dir=path.parent)
     except ConfigError:
         raise
     except (ValueError, TypeError, KeyError) as exc:

@@ -147,6 +147,7 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     info = dist_mod.init()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    torch.set_flush_denormal(True)  # decaying Adam moments must not crawl through denormals
     device = _device(cfg, info)
     keys = list(keys) if keys is not None else data.keys()
     torch.manual_seed(cfg.seed + 1000 * info.rank)

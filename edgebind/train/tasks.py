@@ -36,12 +36,16 @@ class BindTask(nn.Module):
     ``"<hub>_embedding"`` (precomputed frozen hub embeddings: much cheaper for long runs);
     optional ``label`` with ``positives="labels"`` makes same-label pairs positive too.
     ``lora_rank`` > 0 trains LoRA adapters on the (frozen) modality tower instead of the tower.
+    ``hflip`` mirrors half of the vision images while training; ``freeze`` keeps parameters
+    whose names contain one of the fragments fixed.
     """
 
     def __init__(self, model: nn.Module, modality: str, hub: str = "vision",
                  temperature: str | float = "tower", train_hub: bool = False,
-                 positives: str = "pairs", lora_rank: int = 0, lora_alpha: float = 8.0) -> None:
+                 positives: str = "pairs", lora_rank: int = 0, lora_alpha: float = 8.0,
+                 hflip: bool = False, freeze: tuple[str, ...] = ()) -> None:
         super().__init__()
+        self.hflip = hflip  # mirror half of the trained images (a label-preserving augmentation)
         self.modality, self.hub = check_modality(modality), check_modality(hub)
         if modality == hub:
             raise ValueError(f"cannot bind {modality} to itself")
@@ -66,8 +70,10 @@ class BindTask(nn.Module):
             trained = [hub] if train_hub else []
         for m in trained:
             for part in tower_modules(model, m):
-                for p in part.parameters():
-                    p.requires_grad_(True)
+                for name, p in part.named_parameters():
+                    # ``freeze``: name fragments kept fixed, e.g. "token_embedding" (the text
+                    # tower's 49408-row table: most of the optimizer's work, little of the gain)
+                    p.requires_grad_(not any(f in name for f in freeze))
 
     def train(self, mode: bool = True) -> "BindTask":
         super().train(mode)
@@ -79,6 +85,9 @@ class BindTask(nn.Module):
 
     def _embed(self, m: str, x: Tensor) -> tuple[Tensor, Tensor | None]:
         """Embeddings, and for text the inverse map sample -> unique caption row."""
+        if self.hflip and self.training and m == "vision" and x.ndim == 4:
+            flip = torch.rand(x.shape[0], device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         if m == "text":
             uniq, inverse = torch.unique(x, dim=0, return_inverse=True)
             return self.model.embed("text", uniq), inverse
