@@ -46,6 +46,13 @@ DEVICE_SIDE = [
     "edgebind.daemon.service",
     "edgebind.demo",
     "edgebind.assets",
+    "edgebind.evaluate",
+    "edgebind.train",
+    "edgebind.train.data",
+    "edgebind.train.simdata",
+    "edgebind.train.mcapdata",
+    "edgebind.train.metrics",
+    "edgebind.train.cli",
 ]
 
 

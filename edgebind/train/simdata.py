@@ -19,15 +19,27 @@ from edgebind.train.data import ArrayDataset, save_cache
 SENSOR_KEYS = ("vision", "audio", "depth", "thermal", "imu")
 
 
+# Input scaling of the default model, from the simulated world's statistics. Both towers'
+# stems end in a per-token LayerNorm, which erases a token's overall level: thermal frames
+# (0.60 +- 0.09 after the fixed 253-323 K mapping) and IMU rows (gravity 9.8 m/s^2 on z against
+# motion of ~0.05 m/s^2 and ~0.003 rad/s) would give every window the same tokens, and the towers
+# collapse to one embedding. Centring thermal and rebalancing the IMU channels fixes that.
+THERMAL_MEAN_STD = (0.60, 0.09)
+IMU_SCALE = (20.0, 20.0, 0.1, 300.0, 300.0, 300.0)
+
+
 def train_preprocess(window_s: float = 2.0) -> PreprocessConfig:
-    """The default model's preprocessing: audio and IMU windows of ``window_s`` (ImageBind's
-    defaults otherwise). Audio keeps 3 clips for the bundle's input shape; on a 2 s window they
-    are one clip three times, which the model averages to the single-clip embedding."""
+    """The default model's preprocessing: audio and IMU windows of ``window_s``, thermal centred,
+    IMU channels rebalanced (ImageBind's defaults otherwise). Audio keeps 3 clips for the bundle's
+    input shape; on a 2 s window they are one clip three times, which the model averages to the
+    single-clip embedding."""
     base = PreprocessConfig()
     return dataclasses.replace(
         base,
         audio=dataclasses.replace(base.audio, clip_duration=float(window_s)),
-        imu=dataclasses.replace(base.imu, window_s=float(window_s)))
+        thermal=dataclasses.replace(base.thermal, mean=THERMAL_MEAN_STD[0],
+                                    std=THERMAL_MEAN_STD[1]),
+        imu=dataclasses.replace(base.imu, window_s=float(window_s), scale=IMU_SCALE))
 
 
 def clip_inputs(clip: Any, pre: PreprocessConfig) -> dict[str, np.ndarray]:
@@ -130,7 +142,8 @@ def build_cache(folder: str | os.PathLike, n: int, seed: int, *, difficulty: flo
             "size": int(n)}
     if (folder / META).is_file():
         meta = json.loads((folder / META).read_text())
-        if all(meta.get(k) == v for k, v in want.items()):
+        if all(meta.get(k) == v for k, v in want.items()) and \
+                meta.get("preprocess") == train_preprocess(window_s).to_dict():
             load_cache(folder)  # validates
             return folder
     bar = None
