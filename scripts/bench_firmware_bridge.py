@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from edgebind.firmware_bridge import (
-    BridgeClient, FrameDecoder, Heartbeat, ImuBatch, ThermalFragment, encode,
+    BridgeClient, FrameDecoder, ImuBatch, ThermalFragment, encode,
 )
 from edgebind.firmware_bridge.crc import crc_backend
 from edgebind.firmware_bridge.protocol import THERMAL_MAX_PIXELS

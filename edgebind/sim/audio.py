@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 RATE = 16000
 TAIL_S = 0.4   # reverb tail kept after an occurrence ends
+_PINK_KEEP = 3  # 1 s background-noise blocks cached per room
 
 
 def _t(n: int) -> np.ndarray:
@@ -241,9 +242,17 @@ def background(scene: Scene, t0_ns: int, n: int) -> np.ndarray:
     blocks = []
     need = i0 + n
     b = b0
+    # The last few blocks are kept (streaming reads ~31 chunks per block); bounded, so a
+    # long run holds at most _PINK_KEEP seconds of noise.
+    recent: dict[int, np.ndarray] = room._cache.setdefault("audio_pink", {})
     while sum(len(x) for x in blocks) < need:
-        rng = np.random.default_rng([room.seed, 77, int(b) & 0xFFFFFFFF])
-        blocks.append(pink_noise(rng, RATE))
+        blk = recent.get(b)
+        if blk is None:
+            blk = pink_noise(np.random.default_rng([room.seed, 77, int(b) & 0xFFFFFFFF]), RATE)
+            recent[b] = blk
+            for old in list(recent)[:-_PINK_KEEP]:    # the oldest inserted; b is the newest
+                recent.pop(old, None)
+        blocks.append(blk)
         b += 1
     x = np.concatenate(blocks)[i0:i0 + n] * np.float32(level)
     t = (t0_ns / 1e9 + np.arange(n) / RATE).astype(np.float64)

@@ -181,7 +181,6 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
     from edgebind.export.source import space_id_of
     from edgebind.modality import MODALITIES
     from edgebind.runtime import load_bundle
-    from edgebind.runtime.manifest import Manifest
     from edgebind.train.simdata import train_preprocess
 
     space = space_id_of(model.state_dict())

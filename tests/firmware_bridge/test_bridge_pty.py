@@ -6,7 +6,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from edgebind.firmware_bridge import (
     BridgeClient, ImuSamples, LinkState, SyncSchedule, ThermalFragment, ThermalImage,

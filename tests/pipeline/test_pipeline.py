@@ -211,7 +211,11 @@ def test_reload_swaps_thresholds_and_sinks_while_running(embedder, anchor_set):
         s1.close()
         while pipe.windows_done < done_before + 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert {e["name"] for e in second if e["state"] == "start"} == {a.name for a in anchor_set.targets}
+    # With every level at -1 each anchor is on after the reload: started now (to the new sink)
+    # or already on before it (an interval the old sink saw start).
+    started = {e["name"] for e in first + second if e["state"] == "start"}
+    assert started == {a.name for a in anchor_set.targets}
+    assert any(e["state"] == "start" for e in second)
     assert pipe.detector.thresholds == {a.name: -1.0 for a in anchor_set.targets}
     assert src.health()  # the source ran throughout: one pipeline, never restarted
     assert pipe.metrics()["samples"]["camera"] > 0

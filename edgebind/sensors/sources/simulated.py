@@ -9,8 +9,9 @@ thermal, audio and IMU streams from one scripted scene, with its ground-truth ti
 demo or soak source does. ``loop`` starts the next run (seed + 1) after each ``duration_s``,
 also indefinitely. A :class:`World` draws its whole timeline up front and is limited to one
 day, so long or endless runs are a chain of worlds of at most :data:`SEGMENT_S` seconds
-(seeds ``seed``, ``seed + 1``, ...), each starting where the previous one ended; only the
-current world is held, so memory stays bounded however long the source runs.
+(an endless ``demo``: :data:`DEMO_SEGMENT_S`; seeds ``seed``, ``seed + 1``, ...), each
+starting where the previous one ended. Only the current world is held, so memory stays
+bounded however long the source runs.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from edgebind.sample import Sample, StreamInfo
 from edgebind.sensors.base import EndOfStream, Source
 
 SEGMENT_S = 3600.0   # simulated seconds per chained world (its timeline is built up front)
+DEMO_SEGMENT_S = 60.0
 
 
 class SimSource(Source):
@@ -35,6 +37,7 @@ class SimSource(Source):
             raise ValueError(f"sim {name!r}: speed must be >= 0 (0 = as fast as possible), "
                              f"got {speed!r}")
         if duration_s is not None and not (isinstance(duration_s, (int, float))
+                                           and not isinstance(duration_s, bool)
                                            and math.isfinite(duration_s) and duration_s > 0):
             raise ValueError(f"sim {name!r}: duration_s must be a positive number of seconds "
                              f"(or None: run indefinitely), got {duration_s!r}")
@@ -46,7 +49,7 @@ class SimSource(Source):
         self.name, self.scenario, self.seed = name, scenario, int(seed)
         self.duration_s = None if duration_s is None else float(duration_s)
         self.speed, self.loop = float(speed), bool(loop)
-        self.segment_s, self.total_s = _plan(self.duration_s, self.loop)
+        self.segment_s, self.total_s = _plan(self.duration_s, self.loop, scenario)
         self.want = list(streams) if streams is not None else None
         self.world = None
         self._run = 0
@@ -89,8 +92,7 @@ class SimSource(Source):
             self._pace0 = (start_ns, time.monotonic_ns())
 
     def _close(self) -> None:
-        self._it = None
-        self.world = None
+        self._it = None   # the world stays: its timeline is the ground truth of the run
 
     def _read(self) -> list[Sample]:
         if self._it is None:
@@ -112,12 +114,14 @@ class SimSource(Source):
         return [s]
 
 
-def _plan(duration_s: float | None, loop: bool) -> tuple[float, float | None]:
+def _plan(duration_s: float | None, loop: bool, scenario: str) -> tuple[float, float | None]:
     """(seconds per chained world, total seconds or None for no end)."""
+    # The demo shows each event once per world: keep its one-minute pace when endless.
+    endless = DEMO_SEGMENT_S if scenario == "demo" else SEGMENT_S
     if loop:
-        return (SEGMENT_S if duration_s is None else duration_s), None
+        return (endless if duration_s is None else duration_s), None
     if duration_s is None:
-        return SEGMENT_S, None
+        return endless, None
     # Equal segments, so none is too short for its scenario (the demo needs 14 s).
     n = max(1, math.ceil(duration_s / SEGMENT_S - 1e-9))
     return duration_s / n, duration_s
