@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from pathlib import Path
 
@@ -98,15 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        return 130
-    except (ValueError, OSError, RuntimeError) as exc:
-        if os.environ.get("EDGEBIND_DEBUG"):
-            raise
-        print(f"edgebind-calibrate {args.calibrate_command}: error: {exc}", file=sys.stderr)
-        return 1
+    from edgebind.cli import run_reporting_errors
+    return run_reporting_errors(f"edgebind-calibrate {args.calibrate_command}", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -60,15 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    return run_reporting_errors(f"edgebind {args.command}",
+                                lambda: importlib.import_module(args._module).run(args))
+
+
+def run_reporting_errors(prog: str, fn) -> int:
+    """Run a command; user errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows
+    it). Shared by ``edgebind`` and ``edgebind-calibrate``."""
     try:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        return int(fn() or 0)
     except KeyboardInterrupt:
         return 130
     except (ValueError, OSError, RuntimeError) as exc:
-        # User errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows it).
         if os.environ.get("EDGEBIND_DEBUG"):
             raise
-        print(f"edgebind {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
 
 
