@@ -23,13 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
+from _proc import rss_mib  # noqa: E402  (scripts/ is on sys.path when a script runs)
 
 
 def slope(points: list[tuple[float, float]]) -> float:

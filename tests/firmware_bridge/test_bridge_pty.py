@@ -11,19 +11,12 @@ from edgebind.firmware_bridge import (
     BridgeClient, ImuSamples, LinkState, SyncSchedule, ThermalFragment, ThermalImage,
 )
 from edgebind.firmware_bridge.virtual_device import VirtualDevice, VirtualDeviceOptions
+from tests.conftest import wait_until
 
 
 def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
-
-def _wait(pred, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def sim_thermal_pixels(frame_id: int, w: int, h: int) -> np.ndarray:
@@ -88,16 +81,16 @@ def test_unplug_replug_recovers_without_leaks(firmware_build, tmp_path):
     client = BridgeClient(link, on_imu=on_imu, reconnect_backoff_s=(0.05, 0.2))
     dev = VirtualDevice(opt, build_dir=firmware_build)
     try:
-        assert client.wait_connected(5) and _wait(lambda: counts["imu"] > 10, 5)
+        assert client.wait_connected(5) and wait_until(lambda: counts["imu"] > 10, 5)
         assert client.device_info is not None and client.device_info.board == "virtual"
         dev.stop()  # unplug: the process dies, the pty and the link vanish
-        assert _wait(lambda: client.health.state is LinkState.DISCONNECTED, 5)
+        assert wait_until(lambda: client.health.state is LinkState.DISCONNECTED, 5)
         seen = counts["imu"]
         dev = VirtualDevice(opt, build_dir=firmware_build)  # replug under the same name
-        assert _wait(lambda: counts["imu"] > seen + 10, 10), client.health
+        assert wait_until(lambda: counts["imu"] > seen + 10, 10), client.health
         h = client.health
         assert h.connects == 2 and h.disconnects >= 1
-        assert _wait(lambda: client.health.state is LinkState.CONNECTED, 5), client.health
+        assert wait_until(lambda: client.health.state is LinkState.CONNECTED, 5), client.health
     finally:
         client.close()
         dev.stop()
@@ -120,7 +113,7 @@ def test_thermal_fragment_loss_drops_only_affected_frames(firmware_build):
     with VirtualDevice(opt, build_dir=firmware_build) as dev:
         with BridgeClient(dev.path, on_message=on_message, on_thermal=frames.append) as client:
             assert client.wait_connected(5)
-            assert _wait(lambda: len(frags) >= 20, 15)
+            assert wait_until(lambda: len(frags) >= 20, 15)
             health = client.health
     ids = sorted(frags)[:-1]  # the last frame may still be in flight
     complete = {i for i in ids if len(frags[i]) == counts[i] == 39}
@@ -141,7 +134,7 @@ def test_bit_flips_and_drops_never_deliver_corrupt_samples(firmware_build):
     with VirtualDevice(opt, build_dir=firmware_build) as dev:
         with BridgeClient(dev.path, on_imu=batches.append) as client:
             assert client.wait_connected(5)
-            assert _wait(lambda: client.health.decoder["crc_errors"] + client.health.decoder["framing_errors"] > 3, 10)
+            assert wait_until(lambda: client.health.decoder["crc_errors"] + client.health.decoder["framing_errors"] > 3, 10)
             time.sleep(0.3)
             health = client.health
     assert health.state is LinkState.DEGRADED
@@ -163,9 +156,9 @@ def test_configure_roundtrip(firmware_build):
             ack = client.configure(imu_rate_hz=300.0, imu_batch=5, accel_range_g=4, thermal_rate_hz=2.0)
             assert ack is not None and ack.status == ack.ADJUSTED  # 300 Hz snaps to 200 Hz
             assert (ack.imu_rate_hz, ack.imu_batch, ack.accel_range_g, ack.thermal_rate_hz) == (200.0, 5, 4, 2.0)
-            assert _wait(lambda: client.device_info is not None and client.device_info.accel_range_g == 4, 3)
+            assert wait_until(lambda: client.device_info is not None and client.device_info.accel_range_g == 4, 3)
             n = len(batches)
-            assert _wait(lambda: len(batches) > n + 20, 5)
+            assert wait_until(lambda: len(batches) > n + 20, 5)
             last = batches[-1]
     assert len(last.device_us) == 5 and np.all(np.diff(last.device_us) == 5000)
     assert abs(float(np.mean(last.data[:, 2])) - 9.80665) < 0.5
@@ -196,7 +189,7 @@ def test_in_process_disconnect_and_pauses(firmware_build, tmp_path):
             assert client.wait_connected(5)
             assert dev.next_path(5).startswith("/dev/")  # the new pty is announced on stdout
             seen = counts["imu"]
-            assert _wait(lambda: client.health.connects == 2 and counts["imu"] > seen + 50, 10), client.health
+            assert wait_until(lambda: client.health.connects == 2 and counts["imu"] > seen + 50, 10), client.health
             h = client.health
     assert h.disconnects >= 1 and h.imu_samples_missed > 0
     assert h.device is not None and h.device.imu_fifo_overruns > 0

@@ -10,15 +10,8 @@ import pytest
 
 from edgebind.firmware_bridge.virtual_device import VirtualDevice, VirtualDeviceOptions
 from edgebind.sensors import open_source, parse_stream_configs
+from tests.conftest import wait_until
 
-
-def _wait(pred, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.slow
@@ -44,8 +37,8 @@ def test_imu_and_thermal_unplug_replug(firmware_build, tmp_path):
     dev = VirtualDevice(opt, build_dir=firmware_build)
     src.start(on_sample)
     try:
-        assert _wait(lambda: count("imu0") > 30 and count("therm0") >= 3, 10), src.health()
-        assert _wait(lambda: src.health()["imu0"].state == "ok", 5), src.health()
+        assert wait_until(lambda: count("imu0") > 30 and count("therm0") >= 3, 10), src.health()
+        assert wait_until(lambda: src.health()["imu0"].state == "ok", 5), src.health()
         with lock:
             imu = [s for s in got if s.stream == "imu0"]
             therm = [s for s in got if s.stream == "therm0"]
@@ -72,18 +65,18 @@ def test_imu_and_thermal_unplug_replug(firmware_build, tmp_path):
         assert infos["therm0"].shape == (120, 160)
 
         dev.stop()  # unplug
-        assert _wait(lambda: src.health()["imu0"].state == "disconnected", 5), src.health()
+        assert wait_until(lambda: src.health()["imu0"].state == "disconnected", 5), src.health()
         assert src.health()["therm0"].state == "disconnected"
         seen = count("imu0")
         dev = VirtualDevice(opt, build_dir=firmware_build)  # replug under the same name
-        assert _wait(lambda: count("imu0") > seen + 20, 10), src.health()
-        assert _wait(lambda: src.health()["imu0"].state == "ok", 5), src.health()
+        assert wait_until(lambda: count("imu0") > seen + 20, 10), src.health()
+        assert wait_until(lambda: src.health()["imu0"].state == "ok", 5), src.health()
         h = src.health()["imu0"]
         assert h.reconnects >= 1 and h.samples == count("imu0")
     finally:
         src.stop()
         dev.stop()
-    assert _wait(lambda: threading.active_count() <= threads_before, 5)
+    assert wait_until(lambda: threading.active_count() <= threads_before, 5)
 
 
 def test_absent_port_is_disconnected(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from edgebind.sensors import MicrophoneSource
 from edgebind.sensors.sources.microphone import AdcClock, BlockStamper
+from tests.conftest import wait_until
 
 RATE, BLOCK = 16000, 512
 
@@ -80,13 +81,13 @@ def test_server_gone_then_back_reconnects(pulse):
     got = []
     mic.start(got.append)
     try:
-        assert wait(lambda: len(got) >= 3, 10), mic.health()
+        assert wait_until(lambda: len(got) >= 3, 10), mic.health()
         pulse.stop()
-        assert wait(lambda: mic.health()["mic1"].state == "disconnected", 5), mic.health()
+        assert wait_until(lambda: mic.health()["mic1"].state == "disconnected", 5), mic.health()
         assert mic.health()["mic1"].errors >= 1
         pulse.start()
         n = len(got)
-        assert wait(lambda: len(got) > n + 5 and mic.health()["mic1"].state == "ok", 15), \
+        assert wait_until(lambda: len(got) > n + 5 and mic.health()["mic1"].state == "ok", 15), \
             mic.health()
         assert mic.health()["mic1"].reconnects >= 1
     finally:
@@ -94,14 +95,6 @@ def test_server_gone_then_back_reconnects(pulse):
     t = np.array([s.t_ns for s in got])
     assert (np.diff(t) > 0).all()
 
-
-def wait(pred, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_adc_clock_takes_the_least_delayed_callback():

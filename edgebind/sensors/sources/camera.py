@@ -66,6 +66,16 @@ def opencv_has_gstreamer() -> bool:
     return False
 
 
+def request_format(cap, width: int | None, height: int | None, fps: float | None) -> None:
+    """Ask a live cv2.VideoCapture for a frame size and rate (the driver may round them)."""
+    import cv2
+
+    for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                        (cv2.CAP_PROP_FPS, fps)):
+        if value:
+            cap.set(prop, value)
+
+
 def to_rgb(frame: np.ndarray) -> np.ndarray:
     """OpenCV's BGR / BGRA / gray frame -> uint8 H×W×3 RGB (a new, contiguous array)."""
     import cv2
@@ -165,12 +175,7 @@ class CameraSource(Source):
             cap.release()
             raise OSError(f"OpenCV could not open {self._describe()}")
         if self.live:
-            if self.width:
-                cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
-            if self.height:
-                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
-            if self.fps:
-                cap.set(cv2.CAP_PROP_FPS, self.fps)
+            request_format(cap, self.width, self.height, self.fps)
         self._cap = cap
         rate = float(self.fps or cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not self.live:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgebind.sensors.sources._frames16 import Frame16Source
+from edgebind.sensors.sources.camera import request_format
 
 
 def thermal_u16_to_kelvin(raw: np.ndarray, scale: float, offset: float) -> np.ndarray:
@@ -65,12 +66,7 @@ class ThermalSource(Frame16Source):
             raise OSError(f"OpenCV could not open thermal camera {self.device!r} (V4L2)")
         cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"Y16 "))
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)
-        if self.width:
-            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
-        if self.height:
-            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
-        if self.fps:
-            cap.set(cv2.CAP_PROP_FPS, self.fps)
+        request_format(cap, self.width, self.height, self.fps)
         self._cap = cap
 
     def _read_device(self) -> np.ndarray:
