@@ -41,11 +41,13 @@ class ReplaySource(Source):
         self._base = 0  # recorded ns already played in earlier loops
         self._last_rel = 0
         self.skipped: list[str] = []  # what the reader could not use (a cut-off file, ...)
-        try:  # learn the streams now so `streams` is right before start; errors surface in _open
+        # Learn the streams now so `streams` is right before start. Opening scans the whole
+        # file, so the open reader is kept for the first start instead of scanning twice.
+        self._fresh = False
+        try:
             self._open()
-        except Exception:  # noqa: BLE001
-            pass
-        finally:
+            self._fresh = True
+        except Exception:  # noqa: BLE001  (errors surface again, with health, in start)
             self._close()
 
     def _stream_infos(self) -> list[StreamInfo]:
@@ -54,6 +56,10 @@ class ReplaySource(Source):
     def _open(self) -> None:
         from edgebind.record import open_recording
 
+        if self._fresh and self._rep is not None:  # opened by the constructor, not yet played
+            self._fresh = False
+            return
+        self._fresh = False
         rep = open_recording(self.path)
         try:
             infos = rep.streams
@@ -75,6 +81,7 @@ class ReplaySource(Source):
         self._rep = rep
 
     def _close(self) -> None:
+        self._fresh = False
         rep, self._rep, self._it = self._rep, None, None
         if rep is not None:
             rep.close()
