@@ -109,7 +109,8 @@ class VirtualDevice:
         return self.options.link or self.path
 
     def stop(self, timeout: float = 5.0) -> str:
-        """SIGTERM (the device removes its link), wait, close pipes; returns its stderr."""
+        """SIGTERM (the device removes its link), wait, close pipes; returns its stderr (the
+        first call's; later calls are no-ops returning "")."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -117,7 +118,8 @@ class VirtualDevice:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        stderr = self.proc.stderr
+        err = "" if stderr is None or stderr.closed else stderr.read().decode(errors="replace")
         for f in (self.proc.stdout, self.proc.stderr):
             if f is not None:
                 f.close()
