@@ -358,10 +358,12 @@ class Source:
         cap = self._threads[0] if self._threads else None
         while True:
             with self._queue_cv:
-                while not self._queue and not self._stop.is_set() and (cap is None or cap.is_alive()):
+                while not self._queue and cap is not None and cap.is_alive():
                     self._queue_cv.wait(0.1)
                 if not self._queue:
-                    if self._stop.is_set() or cap is None or not cap.is_alive():
+                    # Only once capture has ended: a sample read while stop() was pending is
+                    # counted in health, so it must still reach the consumer.
+                    if cap is None or not cap.is_alive():
                         return
                     continue
                 s = self._queue.popleft()

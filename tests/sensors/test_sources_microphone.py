@@ -40,7 +40,9 @@ def test_capture_equals_what_was_played(pulse, tmp_path):
     finally:
         mic.stop()
     end_ns = time.monotonic_ns()
-    assert health.state in ("ok", "degraded") and health.samples == len(got)
+    assert health.state in ("ok", "degraded")
+    # After stop() the delivery queue is drained: every captured block reached the callback.
+    assert mic.health()["mic0"].samples == len(got)
     info = mic.streams[0]
     assert info.rate_hz == RATE and info.shape == (BLOCK, 1) and info.modality == "audio"
     for s in got:
