@@ -148,6 +148,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where to write timeline.png/.html, events.jsonl, summary.json "
                         "(default ./edgebind-demo)")
     p.add_argument("--scenario", default="demo", help="simulated scenario (default: demo)")
+    p.add_argument("--difficulty", type=float, default=None, metavar="D",
+                   help="simulated world difficulty 0-3 (default: the difficulty the bundle was "
+                        "trained at, as recorded in its manifest, else 1.0)")
     p.add_argument("--bundle", default=None, metavar="DIR",
                    help="bundle to use instead of the shipped default")
     p.add_argument("--anchors", default=None, metavar="FILE",
@@ -185,7 +188,10 @@ def run(args: argparse.Namespace) -> int:
     embedder = Embedder.from_bundle(bundle, **kw)
     anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
     detector = Detector(anchor_set, DetectorConfig())
-    world = World(args.scenario, seed=args.seed, duration_s=args.duration)
+    difficulty = args.difficulty
+    if difficulty is None:  # the world the model was trained on (edgebind eval does the same)
+        difficulty = float(embedder.training.get("difficulty", 1.0))
+    world = World(args.scenario, seed=args.seed, duration_s=args.duration, difficulty=difficulty)
     t0 = int(getattr(world, "start_ns", 0))
     targets = [a.name for a in anchor_set.targets if a.name not in NOT_EVENTS]
     truth = [o for o in world.timeline if o.event in targets]
@@ -254,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
                      args.tolerance)
     lat = pipeline.metrics()["latency"]
     summary = {"scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
+               "difficulty": difficulty,
                "tolerance_s": args.tolerance, "bundle": str(bundle), "anchors": str(anchors),
                "space_id": embedder.space_id, "windows": pipeline.windows_done,
                "wall_s": round(wall, 3), **m.to_dict(),

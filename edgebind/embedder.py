@@ -85,6 +85,14 @@ class Embedder:
         return self
 
     @property
+    def training(self) -> dict[str, Any]:
+        """What the bundle's manifest records about its training (e.g. the simulated world's
+        ``difficulty``); empty for torch models and bundles without that record."""
+        if self._bundle is None:
+            return {}
+        return dict(self._bundle.manifest.extra.get("training", {}))
+
+    @property
     def space_id(self) -> str | None:
         """The embedding-space id (bundles carry one; torch models get one at export)."""
         return self._bundle.space_id if self._bundle is not None else None

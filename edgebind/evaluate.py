@@ -241,7 +241,7 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
     emb = Embedder.from_bundle(bundle, threads=threads)
     pre = PreprocessConfig.from_dict(emb._bundle.manifest.preprocess)
     if difficulty is None:  # the difficulty the bundle was trained at, else the sim default
-        difficulty = float(emb._bundle.manifest.extra.get("training", {}).get("difficulty", 1.0))
+        difficulty = float(emb.training.get("difficulty", 1.0))
     window_s = float(pre.imu.window_s)
     have = [m for m in ("vision", *SENSORS) if m in emb.modalities]
     run = BundleEmbedder(emb)

@@ -52,6 +52,10 @@ def test_demo_runs_and_exits_0(tmp_path):
     d = tmp_path / "out"
     summary = json.loads((d / "summary.json").read_text())
     assert summary["occurrences"] >= 7               # every event at least once in "demo"
+    # The world the bundle was trained on (its manifest's record), unless --difficulty says.
+    from edgebind.runtime import load_bundle
+    trained = load_bundle(summary["bundle"]).manifest.extra.get("training", {})
+    assert summary["difficulty"] == float(trained.get("difficulty", 1.0))
     tp, n = summary["true_positives"], summary["detections"]
     assert summary["precision"] == (tp / n if n else 0.0)
     assert summary["recall"] == tp / summary["occurrences"]

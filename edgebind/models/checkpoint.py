@@ -101,6 +101,20 @@ def _out_dim(sd: Mapping[str, Tensor], m: str) -> int | None:
     return int(sd[key].shape[0]) if key in sd else None
 
 
+def _conv_stem(sd: Mapping[str, Tensor], prefix: str) -> tuple[int, int, int] | None:
+    """(patch, channels, frames) of a conv stem (``stems.conv_stem``) under ``prefix``, or None
+    when the stem is a single projection. Its convolutions are the 4-D/5-D weights in order:
+    a 4x4/4 patchify, 3x3/2 stages, a final 2x2/2 (x frames) projection."""
+    convs = sorted(((int(k[len(prefix):].split(".")[0]), v) for k, v in sd.items()
+                    if k.startswith(prefix) and k.endswith(".weight") and v.ndim in (4, 5)),
+                   key=lambda kv: kv[0])
+    if len(convs) < 2:
+        return None
+    first, last = convs[0][1], convs[-1][1]
+    frames = int(last.shape[2]) if last.ndim == 5 else 0
+    return 4 * 2 ** (len(convs) - 1), int(first.shape[0]), frames
+
+
 def _default_heads(dim: int) -> int:
     # Shapes do not fix the head count: assume head_dim 64 (the usual ViT choice), falling back
     # to the nearest count that divides the width.
@@ -145,14 +159,25 @@ def infer_config(state_dict: Mapping[str, Tensor],
         found["out_embed_dim"] = outs.pop()
     vis = sd.get("modality_preprocessors.vision.rgbt_stem.proj.1.weight")
     if vis is not None:
-        found["kernel_size"] = tuple(int(s) for s in vis.shape[2:])
+        conv = _conv_stem(sd, "modality_preprocessors.vision.rgbt_stem.proj.")
+        if conv is None:
+            found["kernel_size"] = tuple(int(s) for s in vis.shape[2:])
+        else:
+            patch, found["stem_channels"], frames = conv
+            found["kernel_size"] = (frames, patch, patch)
+            found["vision_stem"] = "conv"
     for m, stem in (("audio", "rgbt_stem"), ("depth", "depth_stem"), ("thermal", "rgbt_stem")):
         w = sd.get(f"modality_preprocessors.{m}.{stem}.proj.weight")
         if w is not None:
             found[f"{m}_kernel_size"] = int(w.shape[-1])
+        elif (conv := _conv_stem(sd, f"modality_preprocessors.{m}.{stem}.proj.")) is not None:
+            found[f"{m}_kernel_size"], found["stem_channels"], _ = conv
+            found[f"{m}_stem"] = "conv"
 
+    # A preset is recognised by its widths and depths (stems and kernels may be varied).
+    sizes = {k: v for k, v in found.items() if k.endswith(("_embed_dim", "_num_blocks"))}
     base = next((cfg for cfg in PRESETS.values()
-                 if all(getattr(cfg, k) == v for k, v in found.items())), None)
+                 if all(getattr(cfg, k) == v for k, v in sizes.items())), None)
     if base is None:
         base = ImageBindConfig()
         for m in present:

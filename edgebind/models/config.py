@@ -1,7 +1,12 @@
 """ImageBind configuration: the reference constructor's keyword arguments, and named presets.
 
-``ImageBindConfig`` has exactly the fields of the reference ``ImageBindModel.__init__`` (same
-names, same defaults), so the kwargs dict of a reference model (parity ``config.json``) maps 1:1.
+``ImageBindConfig`` has the fields of the reference ``ImageBindModel.__init__`` (same names, same
+defaults), so the kwargs dict of a reference model (parity ``config.json``) maps 1:1. EdgeBind adds
+the stem kind of the image-like towers (``vision_stem``, ``depth_stem``, ``thermal_stem``:
+``"patch"``, the reference's single strided convolution, or ``"conv"``, a small convolutional stack
+ending at the same patch grid) and the width ``stem_channels`` of that stack. Small towers trained
+from scratch on little data learn far more with the conv stem (early convolutions give a ViT the
+locality it cannot learn from a few thousand images); the reference presets keep ``"patch"``.
 """
 from __future__ import annotations
 
@@ -10,6 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from edgebind.modality import MODALITIES
+
+STEM_KINDS = ("patch", "conv")
+STEM_MODALITIES = ("vision", "depth", "thermal")
+EXTENSION_DEFAULTS: dict[str, Any] = {"vision_stem": "patch", "depth_stem": "patch",
+                                      "thermal_stem": "patch", "stem_channels": 32}
 
 
 @dataclass(frozen=True)
@@ -49,12 +59,27 @@ class ImageBindConfig:
     imu_num_blocks: int = 6
     imu_num_heads: int = 8
     imu_drop_path: float = 0.7
+    # EdgeBind extensions (the defaults are the reference architecture).
+    vision_stem: str = "patch"
+    depth_stem: str = "patch"
+    thermal_stem: str = "patch"
+    stem_channels: int = 32
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep the frozen dataclass hashable and comparable.
         object.__setattr__(self, "kernel_size", tuple(int(k) for k in self.kernel_size))
         if len(self.kernel_size) != 3:
             raise ValueError(f"kernel_size must have 3 entries (T, H, W), got {self.kernel_size}")
+        for m in STEM_MODALITIES:
+            kind = getattr(self, f"{m}_stem")
+            if kind not in STEM_KINDS:
+                raise ValueError(f"{m}_stem must be one of {STEM_KINDS}, got {kind!r}")
+            patch = self.kernel_size[1] if m == "vision" else getattr(self, f"{m}_kernel_size")
+            if kind == "conv" and (patch < 8 or patch & (patch - 1)):
+                raise ValueError(f"{m}_stem 'conv' needs a power-of-two patch size >= 8, got "
+                                 f"{patch}")
+        if self.stem_channels <= 0:
+            raise ValueError(f"stem_channels must be positive, got {self.stem_channels}")
         for m in MODALITIES:
             d, h = self.embed_dim(m), self.num_heads(m)
             if d <= 0 or h <= 0 or d % h:
@@ -77,8 +102,13 @@ class ImageBindConfig:
         return float(getattr(self, f"{modality}_drop_path", 0.0))
 
     def to_dict(self) -> dict[str, Any]:
+        """Constructor kwargs; EdgeBind's extensions only where they differ from the reference
+        (so a reference model's dict is exactly the reference kwargs)."""
         d = dataclasses.asdict(self)
         d["kernel_size"] = list(self.kernel_size)
+        for name, default in EXTENSION_DEFAULTS.items():
+            if d[name] == default:
+                del d[name]
         return d
 
     @classmethod

@@ -98,6 +98,36 @@ class PosEmbedHelper(nn.Module):
         self.pos_embed = _trunc_normal(1, num_tokens, dim)
 
 
+def conv_stem(in_ch: int, dim: int, patch: int, channels: int, frames: int = 0) -> nn.Sequential:
+    """A convolutional stem ending on the same grid as a ``patch``-strided projection:
+    4x4/4 patchify, 3x3/2 stages doubling the width, then a 2x2/2 projection to ``dim``.
+
+    ``frames`` > 0 (vision): images become 1-frame videos, the stages run per frame and the
+    last projection also spans ``frames`` time steps, like the reference's (2, k, k) kernel.
+    """
+    video = frames > 0
+    conv, norm = (nn.Conv3d, nn.BatchNorm3d) if video else (nn.Conv2d, nn.BatchNorm2d)
+
+    def k(n: int):
+        return (1, n, n) if video else n
+
+    def pad(n: int):
+        return (0, n, n) if video else n
+
+    layers: list[nn.Module] = [PadIm2Video(ntimes=1)] if video else []
+    c, size = channels, 4
+    layers += [conv(in_ch, c, k(4), k(4), bias=False), norm(c), nn.GELU()]
+    while size * 2 < patch:
+        layers += [conv(c, 2 * c, k(3), k(2), pad(1), bias=False), norm(2 * c), nn.GELU()]
+        c, size = 2 * c, size * 2
+    if video:
+        layers += [PadIm2Video(ntimes=frames),
+                   nn.Conv3d(c, dim, (frames, 2, 2), (frames, 2, 2), bias=False)]
+    else:
+        layers.append(nn.Conv2d(c, dim, 2, 2, bias=False))
+    return nn.Sequential(*layers)
+
+
 class PatchPreprocessor(nn.Module):
     """cls token + patch stem + learned positions (vision, audio, depth, thermal)."""
 
@@ -143,8 +173,14 @@ class VisionPreprocessor(PatchPreprocessor):
     def __init__(self, cfg: ImageBindConfig) -> None:
         kt, kh, kw = cfg.kernel_size
         dim = cfg.vision_embed_dim
-        conv = nn.Conv3d(3, dim, kernel_size=cfg.kernel_size, stride=cfg.kernel_size, bias=False)
-        stem = PatchStem(nn.Sequential(PadIm2Video(ntimes=2), conv))
+        if cfg.vision_stem == "conv":
+            if kt != cfg.video_frames:
+                raise ValueError("vision_stem 'conv' needs kernel_size[0] == video_frames")
+            stem = PatchStem(conv_stem(3, dim, kh, cfg.stem_channels, frames=kt))
+        else:
+            conv = nn.Conv3d(3, dim, kernel_size=cfg.kernel_size, stride=cfg.kernel_size,
+                             bias=False)
+            stem = PatchStem(nn.Sequential(PadIm2Video(ntimes=2), conv))
         grid = (cfg.video_frames // kt, IMAGE_SIZE // kh, IMAGE_SIZE // kw)
         super().__init__("vision", "rgbt_stem", stem, grid, dim, (3, IMAGE_SIZE, IMAGE_SIZE),
                          "(B, 3, H, W) images")
@@ -209,8 +245,12 @@ class AudioPreprocessor(PatchPreprocessor):
 class ImagePlanePreprocessor(PatchPreprocessor):
     """Single-channel 224x224 maps (depth, thermal): Conv2d(k, s=k) + LayerNorm (eps 1e-5)."""
 
-    def __init__(self, modality: str, stem_name: str, dim: int, kernel: int) -> None:
-        conv = nn.Conv2d(1, dim, kernel_size=kernel, stride=kernel, bias=False)
+    def __init__(self, modality: str, stem_name: str, dim: int, kernel: int,
+                 kind: str = "patch", channels: int = 32) -> None:
+        if kind == "conv":
+            conv: nn.Module = conv_stem(1, dim, kernel, channels)
+        else:
+            conv = nn.Conv2d(1, dim, kernel_size=kernel, stride=kernel, bias=False)
         stem = PatchStem(conv, nn.LayerNorm(dim))
         side = IMAGE_SIZE // kernel
         super().__init__(modality, stem_name, stem, (side, side), dim, (1, IMAGE_SIZE, IMAGE_SIZE),
@@ -303,10 +343,11 @@ def build_preprocessor(modality: str, cfg: ImageBindConfig) -> nn.Module:
         return AudioPreprocessor(cfg)
     if modality == "depth":
         return ImagePlanePreprocessor("depth", "depth_stem", cfg.depth_embed_dim,
-                                      cfg.depth_kernel_size)
+                                      cfg.depth_kernel_size, cfg.depth_stem, cfg.stem_channels)
     if modality == "thermal":
         return ImagePlanePreprocessor("thermal", "rgbt_stem", cfg.thermal_embed_dim,
-                                      cfg.thermal_kernel_size)
+                                      cfg.thermal_kernel_size, cfg.thermal_stem,
+                                      cfg.stem_channels)
     if modality == "imu":
         return ImuPreprocessor(cfg)
     raise ValueError(f"unknown modality {modality!r}")

@@ -29,6 +29,21 @@ def tower_modules(model: nn.Module, modality: str) -> list[nn.Module]:
                                                    "modality_heads", "modality_postprocessors")]
 
 
+def random_crop(x: Tensor, min_side: float) -> Tensor:
+    """A random square crop per image (side a uniform fraction in [min_side, 1]) resized back to
+    the input size: one batched ``grid_sample``, bilinear."""
+    n = x.shape[0]
+    side = torch.empty(n, device=x.device).uniform_(min_side, 1.0)
+    # Centre offsets in [-(1 - side), 1 - side] keep the crop inside the image (normalised coords).
+    cx = (torch.rand(n, device=x.device) * 2 - 1) * (1 - side)
+    cy = (torch.rand(n, device=x.device) * 2 - 1) * (1 - side)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0], theta[:, 1, 1] = side, side
+    theta[:, 0, 2], theta[:, 1, 2] = cx, cy
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", align_corners=False)
+
+
 class BindTask(nn.Module):
     """Bind ``modality`` to ``hub``: symmetric InfoNCE, in-batch negatives.
 
@@ -36,16 +51,22 @@ class BindTask(nn.Module):
     ``"<hub>_embedding"`` (precomputed frozen hub embeddings: much cheaper for long runs);
     optional ``label`` with ``positives="labels"`` makes same-label pairs positive too.
     ``lora_rank`` > 0 trains LoRA adapters on the (frozen) modality tower instead of the tower.
-    ``hflip`` mirrors half of the vision images while training; ``freeze`` keeps parameters
-    whose names contain one of the fragments fixed.
+    ``hflip`` mirrors half of the vision images while training; ``crop`` (a minimum side
+    fraction, e.g. 0.7) also takes a random square crop of each vision image, resized back;
+    ``freeze`` keeps parameters whose names contain one of the fragments fixed.
     """
 
     def __init__(self, model: nn.Module, modality: str, hub: str = "vision",
                  temperature: str | float = "tower", train_hub: bool = False,
                  positives: str = "pairs", lora_rank: int = 0, lora_alpha: float = 8.0,
-                 hflip: bool = False, freeze: tuple[str, ...] = ()) -> None:
+                 hflip: bool = False, crop: float = 0.0,
+                 freeze: tuple[str, ...] = ()) -> None:
         super().__init__()
-        self.hflip = hflip  # mirror half of the trained images (a label-preserving augmentation)
+        # Label-preserving augmentations of trained vision images (mirror, random crop).
+        self.hflip = hflip
+        if not 0.0 <= crop <= 1.0:
+            raise ValueError(f"crop must be a side fraction in [0, 1], got {crop}")
+        self.crop = crop
         self.modality, self.hub = check_modality(modality), check_modality(hub)
         if modality == hub:
             raise ValueError(f"cannot bind {modality} to itself")
@@ -88,6 +109,8 @@ class BindTask(nn.Module):
         if self.hflip and self.training and m == "vision" and x.ndim == 4:
             flip = torch.rand(x.shape[0], device=x.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        if 0.0 < self.crop < 1.0 and self.training and m == "vision" and x.ndim == 4:
+            x = random_crop(x, self.crop)
         if m == "text":
             uniq, inverse = torch.unique(x, dim=0, return_inverse=True)
             return self.model.embed("text", uniq), inverse

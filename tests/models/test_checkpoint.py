@@ -157,3 +157,10 @@ def test_dtype_and_legacy_format(source, tmp_path):
     torch.save(source.state_dict(), path, _use_new_zipfile_serialization=False)
     model = load_checkpoint(path, config=CFG, dtype=torch.float64, modalities=["imu"])
     assert all(t.dtype == torch.float64 for t in model.state_dict().values())
+
+
+def test_infer_config_reads_conv_stems():
+    cfg = PRESETS["tiny"].replace(kernel_size=(2, 32, 32), vision_stem="conv", thermal_stem="conv",
+                                  thermal_kernel_size=64, stem_channels=16)
+    sd = build(cfg, device="meta").state_dict()
+    assert infer_config(sd) == cfg

@@ -93,3 +93,34 @@ def test_build_from_kwargs_dict():
                    "imu_num_heads": 2}, modalities=["imu"], device="meta")
     assert model.modality_heads.imu[3].weight.shape == (16, 32)
     assert model.training is False
+
+
+def test_conv_stem_config_and_grid():
+    cfg = ImageBindConfig.from_dict({**PRESETS["tiny"].to_dict(), "kernel_size": [2, 32, 32],
+                                     "vision_stem": "conv", "depth_stem": "conv",
+                                     "depth_kernel_size": 16, "stem_channels": 8})
+    assert ImageBindConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert "vision_stem" not in PRESETS["tiny"].to_dict()  # reference kwargs stay exact
+    torch.manual_seed(0)
+    model = build(cfg, ["vision", "depth"]).eval()
+    vis, dep = model.modality_preprocessors["vision"], model.modality_preprocessors["depth"]
+    # The conv stack ends on the same grid as the single patch projection would.
+    assert vis.stem(torch.zeros(2, 3, 224, 224)).shape == (2, 7 * 7, 128)
+    assert dep.stem(torch.zeros(2, 1, 224, 224)).shape == (2, 14 * 14, 128)
+    with torch.no_grad():
+        img = torch.randn(2, 3, 224, 224)
+        a = model.embed("vision", img)
+        # An image equals the 2-frame video of itself, as with the reference's (2, k, k) stem.
+        b = model.embed("vision", img[:, None, :, None].repeat(1, 1, 1, 2, 1, 1))
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"vision_stem": "resnet"}, "vision_stem must be one of"),
+    ({"vision_stem": "conv", "kernel_size": [2, 28, 28]}, "power-of-two patch size"),
+    ({"thermal_stem": "conv", "thermal_kernel_size": 4}, "power-of-two patch size"),
+    ({"stem_channels": 0}, "stem_channels"),
+])
+def test_conv_stem_config_errors(bad, match):
+    with pytest.raises(ValueError, match=match):
+        ImageBindConfig.from_dict(bad)

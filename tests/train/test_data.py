@@ -63,3 +63,32 @@ def test_mcap_recording_gives_camera_paired_windows(tmp_path):
     assert json.dumps(ds.meta)  # plain JSON metadata
     with pytest.raises(ValueError, match="no complete paired windows"):
         pairs_from_recordings([path], window_s=10.0)
+
+
+def test_world_windows_are_cut_like_the_pipeline_and_labelled():
+    pytest.importorskip("edgebind.sim")
+    from edgebind.sim import EVENTS, World
+    from edgebind.sim.events import QUIET
+    from edgebind.train.worlddata import world_windows
+
+    ds = world_windows(1, 11, scenario="default", duration_s=12.0, difficulty=0.5, hop_s=1.0)
+    # windows end every 1 s from t = 2 s (the first full 2 s window) to the world's end
+    assert 10 <= len(ds) <= 11, len(ds)
+    assert ds.arrays["vision"].shape[1:] == (3, 224, 224)
+    assert ds.arrays["audio"].shape[1:] == (1, 128, 204)
+    assert ds.arrays["imu"].shape[1:] == (6, 2000)
+    for k in ("vision", "audio", "depth", "thermal", "imu"):
+        assert np.isfinite(ds.arrays[k].astype(np.float32)).all(), k
+    # labels follow the ground truth: an event is marked active exactly where it overlaps
+    world = World("default", seed=11, duration_s=12.0, difficulty=0.5)
+    ends = world.start_ns + np.arange(2, 2 + len(ds)) * 1_000_000_000
+    for i, t1 in enumerate(ends):
+        truth = world.labels_between(int(t1) - 2_000_000_000, int(t1))
+        marked = {EVENTS[j] for j in np.flatnonzero(ds.arrays["events"][i])}
+        assert marked == truth, (i, marked, truth)
+        assert EVENTS[ds.arrays["label"][i]] in truth | {QUIET}
+    # the same world again gives the same arrays (seeded, worker-independent)
+    again = world_windows(1, 11, scenario="default", duration_s=12.0, difficulty=0.5, hop_s=1.0)
+    np.testing.assert_array_equal(again.arrays["audio"], ds.arrays["audio"])
+    with pytest.raises(ValueError, match="unknown scenario"):
+        world_windows(1, 0, scenario="nowhere")

@@ -93,3 +93,21 @@ def test_agreement():
     a = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1.0]])
     assert agreement(a, a, anchors) == 1.0
     assert agreement(a, a[[1, 2, 0]], anchors) == 0.0
+
+
+def test_random_crop_keeps_shape_and_zooms_in():
+    from edgebind.train.tasks import random_crop
+    torch.manual_seed(0)
+    ramp = torch.linspace(0, 1, 64).expand(4, 3, 64, 64).contiguous()  # brightness ramp in x
+    assert torch.allclose(random_crop(ramp, 1.0), ramp, atol=1e-5)  # full side: unchanged
+    out = random_crop(ramp, 0.5)
+    assert out.shape == ramp.shape
+    # A crop of side s spans s of the ramp: each image's range shrinks to between 0.5 and 1
+    # of the original and stays inside it.
+    span = out.amax(dim=(1, 2, 3)) - out.amin(dim=(1, 2, 3))
+    assert (span > 0.45).all() and (span < 1.0).all() and (span < 0.99).any()
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    with pytest.raises(ValueError, match="crop"):
+        from edgebind.train.tasks import BindTask
+        from edgebind import models
+        BindTask(models.build("tiny", ["vision", "text"], device="meta"), "text", crop=1.5)
