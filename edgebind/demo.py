@@ -3,14 +3,7 @@ and anchors. Prints events beside the ground truth as they happen, writes a time
 (``timeline.png`` and a self-contained ``timeline.html``), the events (``events.jsonl``) and a
 ``summary.json``, prints precision and recall, and says how to go on.
 
-Scoring (event level): every ``start`` (or ``instant``) event is a detection at its onset time.
-A detection matches a ground-truth occurrence of the same event when its onset lies within
-``[truth start - tolerance, truth end + tolerance]`` (tolerance: ``--tolerance``, default 2 s,
-one window: a window ending up to one window length after the truth ends still shows it, and
-the decision is made at the window's end). Matching is one to one, in time order; a second
-detection of an occurrence already matched counts as a false positive. precision = matched
-detections / detections; recall = matched occurrences / occurrences. Only event anchors count
-(background anchors and ``quiet_room`` are not events).
+Scoring: ``edgebind.detect.matching`` (event level, one to one, ``--tolerance`` seconds).
 """
 from __future__ import annotations
 
@@ -20,56 +13,12 @@ import html
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from edgebind.detect.matching import match_events
+
 NOT_EVENTS = ("quiet_room",)
-
-
-@dataclass
-class Match:
-    precision: float
-    recall: float
-    detections: int
-    occurrences: int
-    true_positives: int
-    false_positives: list[dict[str, Any]] = field(default_factory=list)
-    missed: list[dict[str, Any]] = field(default_factory=list)
-    pairs: list[tuple[int, int]] = field(default_factory=list)     # (detection idx, truth idx)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"precision": self.precision, "recall": self.recall,
-                "detections": self.detections, "occurrences": self.occurrences,
-                "true_positives": self.true_positives, "false_positives": self.false_positives,
-                "missed": self.missed}
-
-
-def match_events(detections: Sequence[tuple[str, int]],
-                 truth: Sequence[tuple[str, int, int]], tolerance_s: float) -> Match:
-    """Event-level one-to-one matching (see the module doc). ``detections``: (name, onset_ns);
-    ``truth``: (name, start_ns, end_ns). Pure function."""
-    tol = int(tolerance_s * 1e9)
-    used = [False] * len(truth)
-    pairs, fps = [], []
-    for di, (name, t) in sorted(enumerate(detections), key=lambda x: x[1][1]):
-        best = None
-        for ti, (tname, a, b) in enumerate(truth):
-            if not used[ti] and tname == name and a - tol <= t <= b + tol:
-                if best is None or a < truth[best][1]:
-                    best = ti
-        if best is None:
-            fps.append({"name": name, "t_s": t / 1e9})
-        else:
-            used[best] = True
-            pairs.append((di, best))
-    tp = len(pairs)
-    missed = [{"name": n, "start_s": a / 1e9, "end_s": b / 1e9}
-              for (n, a, b), u in zip(truth, used) if not u]
-    return Match(precision=tp / len(detections) if detections else (1.0 if not truth else 0.0),
-                 recall=tp / len(truth) if truth else 1.0, detections=len(detections),
-                 occurrences=len(truth), true_positives=tp, false_positives=fps, missed=missed,
-                 pairs=pairs)
 
 
 # -- the timeline picture ---------------------------------------------------------------------
@@ -155,6 +104,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="bundle to use instead of the shipped default")
     p.add_argument("--anchors", default=None, metavar="FILE",
                    help="anchor set to use instead of the shipped default")
+    p.add_argument("--detector", default=None, metavar="FILE",
+                   help="tuned detector settings and per-anchor levels (edgebind.detector/1 "
+                        "JSON); default: the shipped one tuned for the default bundle, when the "
+                        "bundle is the default")
     p.add_argument("--tolerance", type=float, default=2.0, metavar="S",
                    help="event matching tolerance in seconds (default 2.0; see the docs)")
     p.add_argument("--threads", type=int, default=None, help="inference threads")
@@ -187,7 +140,14 @@ def run(args: argparse.Namespace) -> int:
     kw = {"threads": args.threads} if args.threads else {}
     embedder = Embedder.from_bundle(bundle, **kw)
     anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
-    detector = Detector(anchor_set, DetectorConfig())
+    detector_file = Path(args.detector) if args.detector else (
+        None if args.bundle else assets.default_detector_path())
+    if detector_file is not None:
+        from edgebind.detect.tune import load_tuned
+        det_cfg, levels_from_file = load_tuned(detector_file, embedder.space_id)
+        detector = Detector(anchor_set, det_cfg, thresholds=levels_from_file)
+    else:
+        detector = Detector(anchor_set, DetectorConfig())
     difficulty = args.difficulty
     if difficulty is None:  # the world the model was trained on (edgebind eval does the same)
         difficulty = float(embedder.training.get("difficulty", 1.0))
@@ -261,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
     lat = pipeline.metrics()["latency"]
     summary = {"scenario": args.scenario, "seed": args.seed, "duration_s": args.duration,
                "difficulty": difficulty,
+               "detector": str(detector_file) if detector_file else "defaults",
                "tolerance_s": args.tolerance, "bundle": str(bundle), "anchors": str(anchors),
                "space_id": embedder.space_id, "windows": pipeline.windows_done,
                "wall_s": round(wall, 3), **m.to_dict(),

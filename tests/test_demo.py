@@ -56,6 +56,10 @@ def test_demo_runs_and_exits_0(tmp_path):
     from edgebind.runtime import load_bundle
     trained = load_bundle(summary["bundle"]).manifest.extra.get("training", {})
     assert summary["difficulty"] == float(trained.get("difficulty", 1.0))
+    # the default bundle's tuned detector when it ships one, else the detector defaults
+    from edgebind.assets import default_detector_path
+    shipped = default_detector_path() if default_assets() is not None else None
+    assert summary["detector"] == (str(shipped) if shipped else "defaults")
     tp, n = summary["true_positives"], summary["detections"]
     assert summary["precision"] == (tp / n if n else 0.0)
     assert summary["recall"] == tp / summary["occurrences"]

@@ -27,4 +27,11 @@ def default_anchors_path() -> Path:
     return path
 
 
-__all__ = ["DEFAULT_DIR", "default_bundle_path", "default_anchors_path"]
+def default_detector_path() -> Path | None:
+    """The detector settings and per-anchor levels tuned for the default bundle on simulated
+    streams (``edgebind.detect.tune``), or None when this installation has none."""
+    path = DEFAULT_DIR / "detector.json"
+    return path if path.is_file() else None
+
+
+__all__ = ["DEFAULT_DIR", "default_bundle_path", "default_anchors_path", "default_detector_path"]
