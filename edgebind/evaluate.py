@@ -183,6 +183,18 @@ def markdown(report: Mapping[str, Any]) -> str:
                       f"{ar['queries']} queries): top-1 has both {pct(ar['top1_has_both'])} "
                       f"(vision alone {pct(ar['vision_only_top1_has_both'])}, chance "
                       f"{pct(ar['chance'])})."]
+    det = report.get("detector")
+    if det:
+        tuned, check = det["tuned"], det["check"]
+        lines += ["", f"Demo detector (`detector.json`, {det['detector']['decision']} decision, "
+                      f"tuned per anchor on streamed demo worlds): precision "
+                      f"{tuned['precision']:.2f} / recall {tuned['recall']:.2f} on the tuning "
+                      f"seeds, {check['precision']:.2f} / {check['recall']:.2f} on held-out seeds "
+                      f"({check['occurrences']} events)."]
+    secs = report.get("training_seconds")
+    if secs and "total" in secs:
+        lines += ["", f"Training time: {secs['total'] / 60:.1f} min on "
+                      f"{report.get('recipe', {}).get('threads', '?')} CPU threads."]
     return "\n".join(lines)
 
 

@@ -143,6 +143,10 @@ class PipelineConfig:
     max_batch: int = 8
     poll_interval_s: float = 0.02
     modalities: tuple[str, ...] | None = None   # towers to run; default: every one with a stream
+    # Windows ending less than this after the first sample are not scored (counted as warm-up):
+    # before then the audio and IMU windows cannot be full, and frames alone would decide.
+    # None: the longest model window; 0: score from the first window.
+    warmup_s: float | None = None
 
     def validate(self) -> None:
         for name in ("hop_s", "poll_interval_s"):
@@ -150,6 +154,9 @@ class PipelineConfig:
                 raise ValueError(f"PipelineConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.window_s is not None and not self.window_s > 0:
             raise ValueError(f"PipelineConfig.window_s must be > 0, got {self.window_s!r}")
+        if self.warmup_s is not None and not self.warmup_s >= 0:
+            raise ValueError(f"PipelineConfig.warmup_s must be >= 0 seconds, got "
+                             f"{self.warmup_s!r}")
         for name in ("frame_tolerance_s", "lateness_s"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"PipelineConfig.{name} must be >= 0, got {getattr(self, name)!r}")
@@ -272,6 +279,10 @@ class Pipeline:
         self.window_s: dict[str, float] = (
             {"audio": float(self.config.window_s), "imu": float(self.config.window_s)}
             if self.config.window_s else model_windows(embedder))
+        warm = self.config.warmup_s
+        self._warmup_ns = int(1e9 * (max(self.window_s.values()) if warm is None else warm))
+        self._first_sample_ns: int | None = None
+        self.windows_warmup = 0
         self._assembler = self._make_assembler()
         self._asm_lock = threading.Lock()
         self._swap_lock = threading.Lock()
@@ -362,6 +373,8 @@ class Pipeline:
         try:
             with self._asm_lock:
                 self._assembler.push(sample)
+                if self._first_sample_ns is None:
+                    self._first_sample_ns = int(sample.t_ns)
             self._count(self.samples, sample.stream)
         except Exception as exc:   # a bad sample must never kill a capture thread
             self._count(self.sample_errors, getattr(sample, "stream", "?"))
@@ -394,6 +407,18 @@ class Pipeline:
         while not self._stop.wait(self.config.poll_interval_s):
             self._poll_once(None)
 
+    def _past_warmup(self, wss: list) -> list:
+        first = self._first_sample_ns
+        if not self._warmup_ns or first is None:
+            return wss
+        keep = [ws for ws in wss if int(ws.t_end_ns) - first >= self._warmup_ns]
+        if len(keep) < len(wss):
+            with self._counts_lock:
+                self.windows_warmup += len(wss) - len(keep)
+        if keep:
+            self._warmup_ns = 0  # once, at start: a later clock jump must not silence windows
+        return keep
+
     def _poll_once(self, now_ns: int | None, flush: bool = False) -> None:
         t0 = time.perf_counter()
         try:
@@ -404,6 +429,7 @@ class Pipeline:
             return
         if wss:
             self.latency["assemble"].observe(time.perf_counter() - t0)
+        wss = self._past_warmup(wss)
         ready = time.monotonic_ns()
         for ws in wss:
             self.windows_in += 1
@@ -507,6 +533,7 @@ class Pipeline:
             return []
         if wss:
             self.latency["assemble"].observe(time.perf_counter() - t0)
+        wss = self._past_warmup(wss)
         ready = time.monotonic_ns()
         self.windows_in += len(wss)
         return [_Job(ws, ready, ready) for ws in wss]
@@ -711,6 +738,7 @@ class Pipeline:
         with self._counts_lock:
             return {"samples": dict(self.samples), "sample_errors": dict(self.sample_errors),
                     "windows_assembled": self.windows_in, "windows_processed": self.windows_done,
+                    "windows_warmup": self.windows_warmup,
                     "windows_dropped": self._queue.dropped, "queue_depth": len(self._queue),
                     "queue_capacity": self._queue.capacity,
                     "events": dict(self.events_by_name), "errors": dict(self.errors),

@@ -97,6 +97,7 @@ def pooled(counts: Mapping[str, tuple[int, int, int]]) -> dict[str, float]:
 DEFAULT_GRID: dict[str, list[Any]] = {
     "decision": ["threshold", "margin"],
     "ema_alpha": [0.5, 1.0],
+    "modality_weights": [{}, {"audio": 2.0}, {"audio": 3.0}],
 }
 LEVELS = {"threshold": np.round(np.arange(0.0, 0.8, 0.03), 3),
           "margin": np.round(np.arange(-0.1, 0.5, 0.03), 3)}
@@ -115,15 +116,20 @@ def tune(recordings: Sequence[Recording], anchor_set: Any, targets: Sequence[str
     for i, values in enumerate(combos):
         setting = {**(base or {}), **dict(zip(keys, values))}
         decision = setting.get("decision", "threshold")
-        per_anchor = {n: (-1.0, 0.0) for n in targets}
+        scores: dict[str, list[tuple[float, float]]] = {n: [] for n in targets}
         for level in LEVELS[decision]:
             cfg = DetectorConfig.from_dict({**setting, decision: float(level),
                                             "use_anchor_thresholds": False})
             counts = replay(recordings, anchor_set, cfg, targets, tolerance_s=tolerance_s)
             for n, c in counts.items():
-                score = f1(*c)
-                if score > per_anchor[n][0]:
-                    per_anchor[n] = (score, float(level))
+                scores[n].append((f1(*c), float(level)))
+        # Per anchor, the middle of the levels that tie for the best F1: the widest margin on
+        # both sides (the lowest such level would sit on the edge of false alarms).
+        per_anchor = {}
+        for n, sc in scores.items():
+            top = max(f for f, _ in sc)
+            tied = [lv for f, lv in sc if f >= top - 1e-9]
+            per_anchor[n] = (top, tied[len(tied) // 2])
         levels = {n: v[1] for n, v in per_anchor.items()}
         cfg = DetectorConfig.from_dict({**setting, "use_anchor_thresholds": False})
         result = pooled(replay(recordings, anchor_set, cfg, targets, levels, tolerance_s))

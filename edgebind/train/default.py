@@ -405,8 +405,7 @@ def run(args: argparse.Namespace) -> int:
     from edgebind.evaluate import markdown
     report = run_recipe(recipe, args.work, args.out, progress=not args.quiet)
     print(markdown(report))
-    print(f"\ntraining time: {report['training_seconds']['total'] / 60:.1f} min "
-          f"({json.dumps(report['training_seconds'])})")
+    print(f"\nseconds per step: {json.dumps(report['training_seconds'])}")
     return 0
 
 

@@ -107,8 +107,29 @@ def test_sync_mode_is_deterministic(embedder, anchor_set):
     assert once() == once()
 
 
+def test_warmup_skips_the_first_windows_once(embedder, anchor_set):
+    """By default nothing is scored before the longest model window (2 s) could be full, so
+    frames alone never decide at start-up; warmup_s=0 scores from the first window."""
+    def ends(**kw):
+        world = World("default", seed=5, duration_s=4.0)
+        got = []
+        pipe = Pipeline([], embedder, anchor_set, Detector(anchor_set, DetectorConfig()),
+                        config=PipelineConfig(**kw), stream_infos=world.stream_infos,
+                        on_window=lambda r: got.append((r.t_end_ns - world.start_ns,
+                                                        frozenset(r.modalities))))
+        list(pipe.run_sync(world.samples()))
+        return got, pipe.metrics()["windows_warmup"]
+    all_windows, none_skipped = ends(warmup_s=0)
+    warm, skipped = ends()
+    assert none_skipped == 0 and skipped >= 3
+    assert all_windows[skipped:] == warm
+    assert min(t for t, _ in warm) >= 2_000_000_000
+    assert all(set(m) >= {"audio", "imu"} for _, m in warm)
+    assert any("audio" not in m for _, m in all_windows[:skipped])  # what the warm-up avoids
+
+
 def test_live_threads_from_a_sim_source(embedder, anchor_set):
-    src = SimSource(scenario="default", seed=1, duration_s=3.0, speed=1.0)
+    src = SimSource(scenario="default", seed=1, duration_s=6.0, speed=1.0)
     events = []
     pipe = Pipeline([src], embedder, anchor_set, always_on(anchor_set),
                     on_event=events.append, config=PipelineConfig(queue_size=64))
@@ -176,7 +197,7 @@ def test_anchors_from_another_space_are_refused(embedder, anchor_set, assets_pat
 
 
 def test_bad_samples_and_windows_are_counted_not_fatal(embedder, anchor_set):
-    world = World("default", seed=3, duration_s=4.0)
+    world = World("default", seed=3, duration_s=6.0)
 
     def spoiled():
         for s in world.samples():
@@ -222,7 +243,8 @@ def test_reload_swaps_thresholds_and_sinks_while_running(embedder, anchor_set):
 
 
 def test_config_validation():
-    for bad in (dict(hop_s=0), dict(queue_size=0), dict(max_batch=1.5), dict(lateness_s=-1)):
+    for bad in (dict(hop_s=0), dict(queue_size=0), dict(max_batch=1.5), dict(lateness_s=-1),
+                dict(warmup_s=-0.5)):
         with pytest.raises(ValueError, match="PipelineConfig"):
             PipelineConfig(**bad).validate()
 
