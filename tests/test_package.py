@@ -36,7 +36,7 @@ DEVICE_SIDE = [
     "edgebind.calibration.quant",
     "edgebind.anchors",
     "edgebind.anchors_cli",
-    "edgebind.detect",
+    "edgebind.detect", "edgebind.detect.matching", "edgebind.detect.tune",
     "edgebind.sinks",
     "edgebind.pipeline",
     "edgebind.daemon",

@@ -52,6 +52,7 @@ WINDOW_KEYS = {
     "frame_tolerance_s": "a number of seconds >= 0", "lateness_s": "a number of seconds >= 0",
     "queue_size": "an integer >= 1", "max_batch": "an integer >= 1",
     "poll_interval_s": "a positive number of seconds", "modalities": "a list of modality names",
+    "warmup_s": "a number of seconds >= 0",
 }
 HEALTH_KEYS = ("listen", "enabled")
 
@@ -138,7 +139,7 @@ def _windows(path: Path, t: Any) -> PipelineConfig:
         key = f"windows.{k}"
         if k in ("queue_size", "max_batch"):
             kw[k] = _number(path, key, v, integer=True, minimum=1, expected=WINDOW_KEYS[k])
-        elif k in ("frame_tolerance_s", "lateness_s"):
+        elif k in ("frame_tolerance_s", "lateness_s", "warmup_s"):
             kw[k] = float(_number(path, key, v, minimum=0, expected=WINDOW_KEYS[k]))
         elif k == "modalities":
             from edgebind.modality import MODALITIES

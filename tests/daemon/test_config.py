@@ -68,6 +68,7 @@ def test_defaults(tmp_path):
 @pytest.mark.parametrize("edit, key, expected", [
     (("[windows]\nhop_s = 0.25", "[windows]\nhop_s = -1"), "windows.hop_s", "positive number"),
     (("queue_size = 4", "queue_size = 2.5"), "windows.queue_size", "integer >= 1"),
+    (("queue_size = 4", "queue_size = 4\nwarmup_s = -1"), "windows.warmup_s", ">= 0"),
     (("[windows]\n", "[windows]\nhop = 1\n"), "windows.hop", "unknown key"),
     (('log_level = "debug"', 'log_level = "loud"'), "log_level", "one of debug"),
     (('log_level = "debug"', 'logging = "debug"'), "logging", "unknown key"),
