@@ -131,31 +131,42 @@ def render(n: int, seed: int, *, pre: PreprocessConfig | None = None, difficulty
     return ArrayDataset(arrays, meta)
 
 
-def build_cache(folder: str | os.PathLike, n: int, seed: int, *, difficulty: float = 1.0,
-                window_s: float = 2.0, workers: int = 2, show_progress: bool = True) -> Path:
-    """Render ``n`` windows into a cache folder (reused when it already matches)."""
+def cached(folder: str | os.PathLike, want: dict[str, Any],
+           build: Callable[[Callable[[int], None] | None], ArrayDataset], *, total: int,
+           desc: str, unit: str, show_progress: bool = True) -> Path:
+    """``folder`` when its cache metadata matches ``want``; otherwise ``build(progress)`` is
+    saved there, with a progress bar over ``total`` when asked (and tqdm is installed)."""
     import json
 
     from edgebind.train.data import META, load_cache
     folder = Path(folder)
-    want = {"seed": int(seed), "difficulty": float(difficulty), "window_s": float(window_s),
-            "size": int(n)}
     if (folder / META).is_file():
         meta = json.loads((folder / META).read_text())
-        if all(meta.get(k) == v for k, v in want.items()) and \
-                meta.get("preprocess") == train_preprocess(window_s).to_dict():
+        if all(meta.get(k) == v for k, v in want.items()):
             load_cache(folder)  # validates
             return folder
     bar = None
     if show_progress:
         try:
             from tqdm import tqdm
-            bar = tqdm(total=n, desc=f"render sim (seed {seed})", unit="clip")
+            bar = tqdm(total=total, desc=desc, unit=unit)
         except ImportError:
             pass
-    ds = render(n, seed, difficulty=difficulty, window_s=window_s, workers=workers,
-                progress=(lambda i: bar.update(1)) if bar is not None else None)
-    if bar is not None:
-        bar.close()
-    meta = dict(ds.meta)
-    return save_cache(folder, ds.arrays, meta)
+    try:
+        ds = build((lambda i: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    return save_cache(folder, ds.arrays, ds.meta)
+
+
+def build_cache(folder: str | os.PathLike, n: int, seed: int, *, difficulty: float = 1.0,
+                window_s: float = 2.0, workers: int = 2, show_progress: bool = True) -> Path:
+    """Render ``n`` windows into a cache folder (reused when it already matches)."""
+    want = {"seed": int(seed), "difficulty": float(difficulty), "window_s": float(window_s),
+            "size": int(n), "preprocess": train_preprocess(window_s).to_dict()}
+    return cached(folder, want,
+                  lambda progress: render(n, seed, difficulty=difficulty, window_s=window_s,
+                                          workers=workers, progress=progress),
+                  total=n, desc=f"render sim (seed {seed})", unit="clip",
+                  show_progress=show_progress)

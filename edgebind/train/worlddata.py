@@ -12,7 +12,6 @@ if it covers a quarter of it, else ``quiet_room``), ``events`` (every event acti
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -21,7 +20,7 @@ import numpy as np
 
 from edgebind.preprocess import PreprocessConfig
 from edgebind.train.data import ArrayDataset
-from edgebind.train.simdata import SENSOR_KEYS, train_preprocess
+from edgebind.train.simdata import SENSOR_KEYS, cached, train_preprocess
 
 
 def _overlap(o: Any, t0: int, t1: int) -> int:
@@ -143,28 +142,14 @@ def build_world_cache(folder: str | os.PathLike, n_worlds: int, seed: int, *,
                       difficulty: float = 1.0, window_s: float = 2.0, hop_s: float = 1.0,
                       workers: int = 2, show_progress: bool = True) -> Path:
     """:func:`world_windows` into a cache folder (reused when it already matches)."""
-    from edgebind.train.data import META, load_cache, save_cache
-
-    folder = Path(folder)
     want = {"scenario": scenario, "seed": int(seed), "worlds": int(n_worlds),
             "duration_s": float(duration_s), "difficulty": float(difficulty),
             "window_s": float(window_s), "hop_s": float(hop_s),
             "preprocess": train_preprocess(window_s).to_dict()}
-    if (folder / META).is_file():
-        meta = json.loads((folder / META).read_text())
-        if all(meta.get(k) == v for k, v in want.items()):
-            load_cache(folder)  # validates
-            return folder
-    bar = None
-    if show_progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=n_worlds, desc=f"stream sim worlds (seed {seed})", unit="world")
-        except ImportError:
-            pass
-    ds = world_windows(n_worlds, seed, scenario=scenario, duration_s=duration_s,
-                       difficulty=difficulty, window_s=window_s, hop_s=hop_s, workers=workers,
-                       progress=(lambda i: bar.update(1)) if bar is not None else None)
-    if bar is not None:
-        bar.close()
-    return save_cache(folder, ds.arrays, ds.meta)
+    return cached(folder, want,
+                  lambda progress: world_windows(
+                      n_worlds, seed, scenario=scenario, duration_s=duration_s,
+                      difficulty=difficulty, window_s=window_s, hop_s=hop_s, workers=workers,
+                      progress=progress),
+                  total=n_worlds, desc=f"stream sim worlds (seed {seed})", unit="world",
+                  show_progress=show_progress)
