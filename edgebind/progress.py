@@ -40,3 +40,31 @@ class Steps:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+class Counter:
+    """Counts the items of long work (clips rendered, settings tried) on a tqdm bar where tqdm
+    is installed; silent otherwise. A context manager; ``update()`` after each item."""
+
+    def __init__(self, total: int, label: str, unit: str, enabled: bool = True):
+        self._bar = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self._bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr)
+            except ImportError:
+                pass
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> "Counter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -56,8 +56,8 @@ def replay(recordings: Iterable[Recording], anchor_set: Any, config: Any, target
            thresholds: Mapping[str, float] | None = None,
            tolerance_s: float = 2.0) -> dict[str, tuple[int, int, int]]:
     """Per target anchor: (matched, detections, occurrences) summed over the recordings."""
-    from edgebind.detect.matching import match_events
     from edgebind.detect import Detector
+    from edgebind.detect.matching import match_events
 
     counts = {n: [0, 0, 0] for n in targets}
     for rec in recordings:
@@ -67,9 +67,6 @@ def replay(recordings: Iterable[Recording], anchor_set: Any, config: Any, target
             for ev in det.update(t0, t1, emb):
                 if ev.name in onsets and ev.state in ("start", "instant"):
                     onsets[ev.name].append((ev.name, int(ev.start_ns)))
-        for ev in det.flush():
-            if ev.name in onsets and ev.state in ("start", "instant"):
-                onsets[ev.name].append((ev.name, int(ev.start_ns)))
         for n in targets:
             m = match_events(onsets[n], [t for t in rec.truth if t[0] == n], tolerance_s)
             c = counts[n]

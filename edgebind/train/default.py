@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shutil
 import sys
 import time
@@ -263,8 +264,10 @@ def tune_detector(bundle: Path, anchors: Path, path: Path, recipe: Recipe,
     the tuning worlds, and its precision/recall on the check worlds (never tuned on)."""
     from edgebind.anchors import AnchorSet
     from edgebind.demo import NOT_EVENTS
-    from edgebind.detect.tune import pooled, record_world, replay, save_tuned, tune
+    from edgebind.detect import DetectorConfig
+    from edgebind.detect.tune import DEFAULT_GRID, pooled, record_world, replay, save_tuned, tune
     from edgebind.embedder import Embedder
+    from edgebind.progress import Counter
 
     emb = Embedder.from_bundle(bundle, threads=recipe.threads)
     aset = AnchorSet.load(anchors, space_id=emb.space_id)
@@ -275,23 +278,9 @@ def tune_detector(bundle: Path, anchors: Path, path: Path, recipe: Recipe,
                              duration_s=recipe.tune_duration_s) for s in seeds]
 
     fit_on = worlds(recipe.tune_seeds)
-    bar = None
-    if progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(desc="tune detector", unit="setting")
-        except ImportError:
-            pass
-
-    def step(i: int, n: int) -> None:
-        if bar is not None:
-            bar.total = n
-            bar.update(1)
-
-    best = tune(fit_on, aset, targets, progress=step)
-    if bar is not None:
-        bar.close()
-    from edgebind.detect import DetectorConfig
+    settings = math.prod(len(v) for v in DEFAULT_GRID.values())
+    with Counter(settings, "tune detector", "setting", enabled=progress) as bar:
+        best = tune(fit_on, aset, targets, progress=lambda i, n: bar.update())
     check = pooled(replay(worlds(recipe.tune_check_seeds), aset,
                           DetectorConfig.from_dict(best["detector"]), targets, best["thresholds"]))
     info = {"scenario": recipe.tune_scenario, "seeds": list(recipe.tune_seeds),

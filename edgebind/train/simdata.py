@@ -145,18 +145,9 @@ def cached(folder: str | os.PathLike, want: dict[str, Any],
         if all(meta.get(k) == v for k, v in want.items()):
             load_cache(folder)  # validates
             return folder
-    bar = None
-    if show_progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=total, desc=desc, unit=unit)
-        except ImportError:
-            pass
-    try:
-        ds = build((lambda i: bar.update(1)) if bar is not None else None)
-    finally:
-        if bar is not None:
-            bar.close()
+    from edgebind.progress import Counter
+    with Counter(total, desc, unit, enabled=show_progress) as bar:
+        ds = build(lambda i: bar.update())
     return save_cache(folder, ds.arrays, ds.meta)
 
 

@@ -7,7 +7,8 @@ the vision tower does on live windows too. Torch-free.
 
 Arrays match ``simdata.render``: the sensors, ``label`` (the event overlapping the window most
 if it covers a quarter of it, else ``quiet_room``), ``events`` (every event active in the window,
-``quiet_room`` when none is), ``text`` (a caption of the label). World ``i`` is ``World(scenario, seed=seed + i)``, so results do not depend on workers.
+``quiet_room`` when none is), ``text`` (a caption of the label). World ``i`` is
+``World(scenario, seed=seed + i)``, so results do not depend on workers.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _one_world(args: tuple[str, int, float, float, float, float, dict]) -> list[
                 continue
             t1 = int(ws.t_end_ns)
             t0 = t1 - int(window_s * 1e9)
-            hits = [(_overlap(o, t0, t1), o.event) for o in occ if _overlap(o, t0, t1) > 0]
+            hits = [h for h in ((_overlap(o, t0, t1), o.event) for o in occ) if h[0] > 0]
             # Main label: the event covering most of the window, if it covers a quarter of it.
             main = max(hits)[1] if hits and max(hits)[0] >= (t1 - t0) // 4 else QUIET
             active = tuple(sorted({e for _, e in hits})) or (QUIET,)
