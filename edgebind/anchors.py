@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebind.errors import EdgeBindError
 from edgebind.fileio import atomic_write
 from edgebind.modality import MODALITIES
 from edgebind.space import SpaceMismatchError, check_same_space
@@ -65,7 +66,7 @@ def _isfinite(v) -> bool:
         return False
 
 
-class AnchorSetError(ValueError):
+class AnchorSetError(EdgeBindError, ValueError):
     """An anchor-set or prompts file is malformed; the message names the file and the key."""
 
 

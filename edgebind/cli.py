@@ -7,6 +7,8 @@ import importlib
 import os
 import sys
 
+from edgebind.errors import EdgeBindError
+
 # name -> (module, one-line help). The module provides ``add_arguments(parser)`` and ``run(args)``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("edgebind.quickstart",
@@ -71,7 +73,7 @@ def run_reporting_errors(prog: str, fn) -> int:
         return int(fn() or 0)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, OSError, RuntimeError) as exc:
+    except (EdgeBindError, ValueError, OSError, RuntimeError) as exc:
         if os.environ.get("EDGEBIND_DEBUG"):
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)

@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from edgebind.errors import EdgeBindError
 from edgebind.fileio import atomic_write
 
 from edgebind.space import SpaceMismatchError
@@ -39,7 +40,7 @@ SCHEMA = "edgebind.profile/1"
 MAX_HISTORY = 50
 
 
-class ProfileError(ValueError):
+class ProfileError(EdgeBindError, ValueError):
     """An invalid profile file or value; the message names the file and the key."""
 
 

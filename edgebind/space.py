@@ -7,10 +7,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from edgebind.errors import EdgeBindError
+
 SPACE_PREFIX = "ebs1-"
 
 
-class SpaceMismatchError(ValueError):
+class SpaceMismatchError(EdgeBindError, ValueError):
     """Raised when embeddings, anchors or encoders from different embedding spaces meet."""
 
 

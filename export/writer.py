@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebind.errors import EdgeBindError
 from edgebind import __version__
 from edgebind.export import calibration_data, onnx_export, quantize
 from edgebind.runtime import accuracy
@@ -25,7 +26,7 @@ from edgebind.runtime.manifest import EncoderEntry, FileRef, Manifest, TensorSpe
 PRECISIONS = ("fp32", "fp16", "int8", "trt-fp16", "trt-int8", "torch")
 
 
-class ExportError(RuntimeError):
+class ExportError(EdgeBindError, RuntimeError):
     """The export could not produce a bundle that meets its requirements."""
 
 

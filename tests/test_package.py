@@ -11,6 +11,7 @@ from tests.conftest import REPO
 DEVICE_SIDE = [
     "edgebind",
     "edgebind.modality",
+    "edgebind.errors",
     "edgebind.preprocess",
     "edgebind.firmware_bridge",
     "edgebind.calibration",

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgebind.errors import EdgeBindError
 from edgebind.pipeline import PipelineConfig
 
 if sys.version_info >= (3, 11):
@@ -57,7 +58,7 @@ WINDOW_KEYS = {
 HEALTH_KEYS = ("listen", "enabled")
 
 
-class ConfigError(ValueError):
+class ConfigError(EdgeBindError, ValueError):
     """An invalid daemon config; the message names the file, the key and what was expected."""
 
 

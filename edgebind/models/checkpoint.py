@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import Tensor
 
+from edgebind.errors import EdgeBindError
 from edgebind.modality import MODALITIES, check_modality
 from edgebind.models.config import PRESETS, ImageBindConfig, resolve_config
 from edgebind.models.imagebind import ImageBindModel, build
@@ -25,7 +26,7 @@ _BLOCK = re.compile(r"^modality_trunks\.(\w+)\.blocks\.(\d+)\.")
 _MAX_LISTED = 8
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(EdgeBindError, RuntimeError):
     """A checkpoint could not be read, or does not fit the model."""
 
 

@@ -24,6 +24,7 @@ from mcap.opcode import Opcode
 from mcap.records import Channel, Chunk, Message, Metadata, Schema
 from mcap.stream_reader import breakup_chunk
 
+from edgebind.errors import EdgeBindError
 from edgebind.record import schemas as S
 from edgebind.sample import Sample, StreamInfo
 
@@ -31,7 +32,7 @@ MAGIC = b"\x89MCAP0\r\n"
 _CHUNK_FIXED = 8 + 8 + 8 + 4 + 4  # start, end, uncompressed size, crc, compression length
 
 
-class RecordingError(ValueError):
+class RecordingError(EdgeBindError, ValueError):
     """The file is not a readable MCAP recording at all (empty, wrong magic)."""
 
 

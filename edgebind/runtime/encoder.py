@@ -5,12 +5,13 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from edgebind.errors import EdgeBindError
 from edgebind.runtime.manifest import TensorSpec
 
 _DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64, "int32": np.int32}
 
 
-class InputError(ValueError):
+class InputError(EdgeBindError, ValueError):
     """An input batch that does not fit the encoder; the message names the expected input."""
 
 

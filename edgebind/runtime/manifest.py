@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgebind.errors import EdgeBindError
 from edgebind.modality import MODALITIES
 
 FORMAT = "edgebind.bundle"
@@ -39,7 +40,7 @@ FILE_FORMATS = ("onnx", "tensorrt", "torch")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class BundleError(ValueError):
+class BundleError(EdgeBindError, ValueError):
     """A bundle that is missing, malformed, tampered with or incomplete."""
 
 

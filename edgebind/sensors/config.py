@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from edgebind.errors import EdgeBindError
 from edgebind.sensors.base import Source
 
 
-class StreamConfigError(ValueError):
+class StreamConfigError(EdgeBindError, ValueError):
     """An invalid stream configuration; the message says where and what."""
 
 
