@@ -28,7 +28,13 @@ uint64_t sim_device_time_us(const sim_options_t *opt, uint64_t host_ns)
 static uint64_t sim_now(void *ctx)
 {
     sim_hal_t *s = ctx;
-    return sim_device_time_us(&s->opt, sim_host_monotonic_ns());
+    return sim_device_time_us(&s->opt, s->manual_clock ? s->manual_ns : sim_host_monotonic_ns());
+}
+
+void sim_hal_set_time_ns(sim_hal_t *s, uint64_t host_ns)
+{
+    s->manual_clock = 1;
+    s->manual_ns = host_ns;
 }
 
 double sim_rand(sim_hal_t *s)
@@ -149,6 +155,9 @@ static size_t sim_imu_read(void *ctx, fb_imu_reading_t *out, size_t max, uint32_
     return n;
 }
 
+#define SIM_LEPTON_MIN_HZ 0.1f
+#define SIM_LEPTON_MAX_HZ 8.7f
+
 static int sim_thermal_configure(void *ctx, float *rate_hz)
 {
     sim_hal_t *s = ctx;
@@ -158,8 +167,11 @@ static int sim_thermal_configure(void *ctx, float *rate_hz)
         mlx90640_refresh_code(*rate_hz, &actual);
         adjusted = actual != *rate_hz;
         *rate_hz = actual;
-    } else if (*rate_hz > 8.7f) { /* Lepton: 8.7 Hz at most (export-limited) */
-        *rate_hz = 8.7f;
+    } else if (!(*rate_hz >= SIM_LEPTON_MIN_HZ)) { /* also NaN: the period must stay finite */
+        *rate_hz = SIM_LEPTON_MIN_HZ;
+        adjusted = 1;
+    } else if (*rate_hz > SIM_LEPTON_MAX_HZ) { /* export-limited */
+        *rate_hz = SIM_LEPTON_MAX_HZ;
         adjusted = 1;
     }
     s->th_rate_hz = *rate_hz;

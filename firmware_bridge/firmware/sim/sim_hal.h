@@ -26,6 +26,8 @@ typedef struct {
     uint8_t tx[SIM_TX_RING];
     size_t tx_head, tx_len;
     uint64_t rng;
+    int manual_clock;   /* set by sim_hal_set_time_ns: the host clock is the caller's, not real */
+    uint64_t manual_ns;
     /* IMU */
     fb_imu_config_t imu;
     uint64_t imu_t0_us, imu_k; /* sample k is due at imu_t0 + k * period */
@@ -47,4 +49,7 @@ void sim_hal_bind(sim_hal_t *s, fb_hal_t *hal); /* fills hal with the sim callba
 void sim_hal_set_fd(sim_hal_t *s, int fd);      /* -1 = unplugged; clears the transmit ring */
 void sim_hal_flush(sim_hal_t *s);               /* write as much of the ring as the fd takes */
 double sim_rand(sim_hal_t *s);                  /* uniform [0, 1) */
+/* From now on the host clock reads host_ns (a stepped, simulated clock: runs are reproducible
+ * and independent of the machine's speed). */
+void sim_hal_set_time_ns(sim_hal_t *s, uint64_t host_ns);
 #endif

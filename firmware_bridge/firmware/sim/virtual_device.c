@@ -108,8 +108,15 @@ static int parse(int argc, char **argv, options_t *o)
         default: usage(stderr); return -1;
         }
     }
-    if (o->imu_batch < 1 || o->imu_batch > (int)FB_IMU_MAX_SAMPLES || o->imu_rate_hz <= 0.0f) {
-        fprintf(stderr, "--imu-batch must be 1..%u and --imu-rate positive\n", FB_IMU_MAX_SAMPLES);
+    if (o->imu_batch < 1 || o->imu_batch > (int)FB_IMU_MAX_SAMPLES) {
+        fprintf(stderr, "--imu-batch must be 1..%u\n", FB_IMU_MAX_SAMPLES);
+        return -1;
+    }
+    if (!(o->imu_rate_hz >= FB_RATE_MIN_HZ && o->imu_rate_hz <= FB_IMU_RATE_MAX_HZ) ||
+        !(o->thermal_rate_hz >= FB_RATE_MIN_HZ && o->thermal_rate_hz <= FB_THERMAL_RATE_MAX_HZ)) {
+        fprintf(stderr, "--imu-rate must be %g..%g Hz and --thermal-rate %g..%g Hz\n",
+                (double)FB_RATE_MIN_HZ, (double)FB_IMU_RATE_MAX_HZ, (double)FB_RATE_MIN_HZ,
+                (double)FB_THERMAL_RATE_MAX_HZ);
         return -1;
     }
     return 0;

@@ -21,6 +21,16 @@ void fb_device_default_config(fb_device_config_t *cfg, uint8_t sensors)
     cfg->imu.gyro_range_dps = 2000;
 }
 
+/* False for NaN too: every comparison with NaN is false. */
+static int rate_ok(float hz, float max_hz) { return hz >= FB_RATE_MIN_HZ && hz <= max_hz; }
+
+static uint16_t clamp_batch(uint16_t b)
+{
+    return b < 1 ? 1 : b > FB_IMU_MAX_SAMPLES ? (uint16_t)FB_IMU_MAX_SAMPLES : b;
+}
+
+static uint16_t clamp_heartbeat(uint16_t ms) { return ms < FB_HEARTBEAT_MIN_MS ? (uint16_t)FB_HEARTBEAT_MIN_MS : ms; }
+
 static int send_at(fb_device_t *dev, uint8_t type, const uint8_t *payload, size_t len, uint64_t ts)
 {
     const fb_hal_t *hal = dev->hal;
@@ -72,6 +82,17 @@ static void refresh_info(fb_device_t *dev)
     dev->info.max_payload = FB_MAX_PAYLOAD;
 }
 
+/* Init has no way to report a bad value: clamp it, or fall back to the default. */
+static void sanitize_config(fb_device_config_t *cfg, uint8_t sensors)
+{
+    fb_device_config_t def;
+    fb_device_default_config(&def, sensors);
+    cfg->imu_batch = clamp_batch(cfg->imu_batch);
+    cfg->heartbeat_ms = clamp_heartbeat(cfg->heartbeat_ms);
+    if (!rate_ok(cfg->thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ)) cfg->thermal_rate_hz = def.thermal_rate_hz;
+    if (!rate_ok(cfg->imu.imu_rate_hz, FB_IMU_RATE_MAX_HZ)) cfg->imu.imu_rate_hz = def.imu.imu_rate_hz;
+}
+
 void fb_device_init(fb_device_t *dev, const fb_hal_t *hal, const fb_device_info_t *info,
                     const fb_device_config_t *cfg, uint16_t *thermal_buf)
 {
@@ -90,6 +111,7 @@ void fb_device_init(fb_device_t *dev, const fb_hal_t *hal, const fb_device_info_
     if (!hal->thermal_read || !thermal_buf) {
         dev->info.sensors &= (uint8_t)~FB_STREAM_THERMAL;
     }
+    sanitize_config(&dev->cfg, dev->info.sensors);
     dev->cfg.streams &= (uint8_t)(dev->info.sensors | FB_STREAM_HEARTBEAT);
     if (dev->info.sensors & FB_STREAM_IMU) {
         hal->imu_configure(hal->ctx, &dev->cfg.imu);
@@ -115,40 +137,46 @@ static void send_info(fb_device_t *dev)
 
 static void flush_imu(fb_device_t *dev)
 {
-    fb_imu_batch_t b;
-    size_t i, n;
-    if (dev->nreadings == 0) {
+    fb_imu_batch_t *b = &dev->batch;
+    size_t n;
+    if (b->count == 0) {
         return;
     }
-    b.t0_us = dev->readings[0].t_us;
-    b.accel_scale = dev->cfg.imu.accel_scale;
-    b.gyro_scale = dev->cfg.imu.gyro_scale;
-    b.first_index = dev->imu_index;
-    b.count = dev->nreadings;
-    for (i = 0; i < dev->nreadings; i++) {
-        b.samples[i].dt_us = (uint32_t)(dev->readings[i].t_us - b.t0_us);
-        memcpy(b.samples[i].v, dev->readings[i].v, sizeof b.samples[i].v);
-    }
-    n = fb_encode_imu_batch(&b, dev->payload, sizeof dev->payload);
+    b->accel_scale = dev->cfg.imu.accel_scale;
+    b->gyro_scale = dev->cfg.imu.gyro_scale;
+    b->first_index = dev->imu_index;
+    n = fb_encode_imu_batch(b, dev->payload, sizeof dev->payload);
     if (!fb_device_send(dev, FB_MSG_IMU_BATCH, dev->payload, n)) {
-        dev->counters.imu_dropped_samples += dev->nreadings;
+        dev->counters.imu_dropped_samples += b->count;
     }
-    dev->imu_index += dev->nreadings;
-    dev->nreadings = 0;
+    dev->imu_index += b->count;
+    b->count = 0;
 }
 
-static void poll_imu(fb_device_t *dev, uint64_t now)
+static void add_imu_sample(fb_device_t *dev, const fb_imu_reading_t *r)
+{
+    fb_imu_batch_t *b = &dev->batch;
+    if (b->count == 0) {
+        b->t0_us = r->t_us;
+    }
+    b->samples[b->count].dt_us = (uint32_t)(r->t_us - b->t0_us);
+    memcpy(b->samples[b->count].v, r->v, sizeof r->v);
+    b->count++;
+    dev->counters.imu_samples++;
+    if (b->count >= dev->cfg.imu_batch) {
+        flush_imu(dev);
+    }
+}
+
+/* Takes every sample the HAL holds (bounded, so a fast sensor cannot stall the loop). */
+static void read_imu(fb_device_t *dev)
 {
     const fb_hal_t *hal = dev->hal;
-    fb_imu_reading_t tmp[16];
     size_t got, i;
     int guard = 64;
-    if (!(dev->cfg.streams & FB_STREAM_IMU)) {
-        return;
-    }
     do {
         uint32_t dropped = 0, overruns = 0;
-        got = hal->imu_read(hal->ctx, tmp, sizeof tmp / sizeof tmp[0], &dropped, &overruns);
+        got = hal->imu_read(hal->ctx, dev->imu_chunk, FB_IMU_READ_CHUNK, &dropped, &overruns);
         if (dropped) {
             flush_imu(dev); /* keep sample indices contiguous within a batch */
             dev->imu_index += dropped;
@@ -156,16 +184,30 @@ static void poll_imu(fb_device_t *dev, uint64_t now)
         }
         dev->counters.imu_fifo_overruns += overruns;
         for (i = 0; i < got; i++) {
-            dev->readings[dev->nreadings++] = tmp[i];
-            dev->counters.imu_samples++;
-            if (dev->nreadings >= dev->cfg.imu_batch) {
-                flush_imu(dev);
-            }
+            add_imu_sample(dev, &dev->imu_chunk[i]);
         }
     } while (got > 0 && --guard > 0);
-    if (dev->nreadings && now - dev->readings[0].t_us >= dev->cfg.imu_max_latency_us) {
+}
+
+static void poll_imu(fb_device_t *dev, uint64_t now)
+{
+    if (!(dev->cfg.streams & FB_STREAM_IMU)) {
+        return;
+    }
+    read_imu(dev);
+    if (dev->batch.count && now - dev->batch.t0_us >= dev->cfg.imu_max_latency_us) {
         flush_imu(dev);
     }
+}
+
+/* Bytes a thermal fragment must leave free: IMU batches and replies never wait behind thermal. */
+static size_t thermal_reserve(const fb_device_t *dev)
+{
+    size_t r = FB_TX_CONTROL_RESERVE;
+    if (dev->cfg.streams & FB_STREAM_IMU) {
+        r += FB_WIRE_SIZE(FB_IMU_BATCH_HEAD + 16u * (size_t)dev->cfg.imu_batch);
+    }
+    return r;
 }
 
 static void poll_thermal(fb_device_t *dev, uint64_t now)
@@ -201,9 +243,9 @@ static void poll_thermal(fb_device_t *dev, uint64_t now)
         f.pixels = dev->thermal_buf + off;
         f.pixel_bytes_le = NULL;
         n = fb_encode_thermal_fragment(&f, dev->payload, sizeof dev->payload);
-        if (hal->serial_tx_free(hal->ctx) < FB_COBS_MAX_ENCODED(n + FB_HEADER_SIZE + FB_CRC_SIZE) + 1u) {
+        if (hal->serial_tx_free(hal->ctx) < FB_WIRE_SIZE(n) + thermal_reserve(dev)) {
             /* No room: wait, but give up on a frame that is older than two frame periods. */
-            float period_us = dev->cfg.thermal_rate_hz > 0.0f ? 1e6f / dev->cfg.thermal_rate_hz : 1e6f;
+            float period_us = 1e6f / dev->cfg.thermal_rate_hz; /* the rate is validated */
             if ((float)(now - dev->thermal_capture_us) > 2.0f * period_us) {
                 dev->counters.thermal_dropped++;
                 dev->thermal_fragments = 0;
@@ -220,63 +262,75 @@ static void poll_thermal(fb_device_t *dev, uint64_t now)
     }
 }
 
+/* CONFIG_SET is all-or-nothing: every field is checked before anything changes, and a hardware
+ * failure part-way restores what was already changed. Adjusting a value to what the hardware
+ * supports is not a rejection. */
 static uint8_t apply_config(fb_device_t *dev, const fb_config_set_t *c)
 {
     const fb_hal_t *hal = dev->hal;
+    const uint8_t imu_fields = FB_CFG_IMU_RATE | FB_CFG_ACCEL_RANGE | FB_CFG_GYRO_RANGE;
+    fb_device_config_t next = dev->cfg;
     uint8_t status = FB_CONFIG_OK;
-    if (c->fields & (FB_CFG_IMU_RATE | FB_CFG_ACCEL_RANGE | FB_CFG_GYRO_RANGE)) {
-        fb_imu_config_t want = dev->cfg.imu;
-        if (!(dev->info.sensors & FB_STREAM_IMU)) {
-            status = FB_CONFIG_REJECTED;
-        } else {
-            int rc;
-            if (c->fields & FB_CFG_IMU_RATE) want.imu_rate_hz = c->imu_rate_hz;
-            if (c->fields & FB_CFG_ACCEL_RANGE) want.accel_range_g = c->accel_range_g;
-            if (c->fields & FB_CFG_GYRO_RANGE) want.gyro_range_dps = c->gyro_range_dps;
-            flush_imu(dev); /* pending samples keep their old scale */
-            rc = hal->imu_configure(hal->ctx, &want);
-            if (rc < 0) {
-                status = FB_CONFIG_REJECTED;
-                hal->imu_configure(hal->ctx, &dev->cfg.imu);
-            } else {
-                if (rc > 0) status = FB_CONFIG_ADJUSTED;
-                dev->cfg.imu = want;
-            }
-        }
+    int rc;
+
+    if ((c->fields & imu_fields) &&
+        (!(dev->info.sensors & FB_STREAM_IMU) ||
+         ((c->fields & FB_CFG_IMU_RATE) && !rate_ok(c->imu_rate_hz, FB_IMU_RATE_MAX_HZ)))) {
+        return FB_CONFIG_REJECTED;
+    }
+    if ((c->fields & FB_CFG_THERMAL_RATE) &&
+        (!(dev->info.sensors & FB_STREAM_THERMAL) || !hal->thermal_configure ||
+         !rate_ok(c->thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ))) {
+        return FB_CONFIG_REJECTED;
     }
     if (c->fields & FB_CFG_IMU_BATCH) {
-        uint16_t b = c->imu_batch;
-        if (b < 1) b = 1;
-        if (b > FB_IMU_MAX_SAMPLES) b = FB_IMU_MAX_SAMPLES;
-        if (b != c->imu_batch && status == FB_CONFIG_OK) status = FB_CONFIG_ADJUSTED;
-        flush_imu(dev);
-        dev->cfg.imu_batch = b;
-    }
-    if (c->fields & FB_CFG_THERMAL_RATE) {
-        float r = c->thermal_rate_hz;
-        if (!(dev->info.sensors & FB_STREAM_THERMAL) || !hal->thermal_configure || r <= 0.0f) {
-            status = FB_CONFIG_REJECTED;
-        } else {
-            int rc = hal->thermal_configure(hal->ctx, &r);
-            if (rc < 0) {
-                status = FB_CONFIG_REJECTED;
-            } else {
-                if (rc > 0 && status == FB_CONFIG_OK) status = FB_CONFIG_ADJUSTED;
-                dev->cfg.thermal_rate_hz = r;
-            }
-        }
+        next.imu_batch = clamp_batch(c->imu_batch);
+        if (next.imu_batch != c->imu_batch) status = FB_CONFIG_ADJUSTED;
     }
     if (c->fields & FB_CFG_HEARTBEAT) {
-        uint16_t hb = c->heartbeat_ms < 50 ? 50 : c->heartbeat_ms;
-        if (hb != c->heartbeat_ms && status == FB_CONFIG_OK) status = FB_CONFIG_ADJUSTED;
-        dev->cfg.heartbeat_ms = hb;
+        next.heartbeat_ms = clamp_heartbeat(c->heartbeat_ms);
+        if (next.heartbeat_ms != c->heartbeat_ms) status = FB_CONFIG_ADJUSTED;
     }
     if (c->fields & FB_CFG_STREAMS) {
-        uint8_t s = (uint8_t)(c->streams & (dev->info.sensors | FB_STREAM_HEARTBEAT));
-        if (s != c->streams && status == FB_CONFIG_OK) status = FB_CONFIG_ADJUSTED;
-        if (!(s & FB_STREAM_IMU)) flush_imu(dev);
-        dev->cfg.streams = s;
+        next.streams = (uint8_t)(c->streams & (dev->info.sensors | FB_STREAM_HEARTBEAT));
+        if (next.streams != c->streams) status = FB_CONFIG_ADJUSTED;
     }
+
+    if (c->fields & imu_fields) {
+        if (c->fields & FB_CFG_IMU_RATE) next.imu.imu_rate_hz = c->imu_rate_hz;
+        if (c->fields & FB_CFG_ACCEL_RANGE) next.imu.accel_range_g = c->accel_range_g;
+        if (c->fields & FB_CFG_GYRO_RANGE) next.imu.gyro_range_dps = c->gyro_range_dps;
+        if (dev->cfg.streams & FB_STREAM_IMU) {
+            read_imu(dev); /* samples taken so far keep the old scale */
+        }
+        flush_imu(dev);
+        rc = hal->imu_configure(hal->ctx, &next.imu);
+        if (rc < 0) {
+            fb_imu_config_t old = dev->cfg.imu;
+            hal->imu_configure(hal->ctx, &old);
+            return FB_CONFIG_REJECTED;
+        }
+        if (rc > 0) status = FB_CONFIG_ADJUSTED;
+    }
+    if (c->fields & FB_CFG_THERMAL_RATE) {
+        next.thermal_rate_hz = c->thermal_rate_hz;
+        rc = hal->thermal_configure(hal->ctx, &next.thermal_rate_hz);
+        if (rc < 0 || !rate_ok(next.thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ)) {
+            float old_rate = dev->cfg.thermal_rate_hz;
+            hal->thermal_configure(hal->ctx, &old_rate);
+            if (c->fields & imu_fields) {
+                fb_imu_config_t old = dev->cfg.imu;
+                hal->imu_configure(hal->ctx, &old);
+            }
+            return FB_CONFIG_REJECTED;
+        }
+        if (rc > 0) status = FB_CONFIG_ADJUSTED;
+    }
+
+    if (next.imu_batch != dev->cfg.imu_batch || !(next.streams & FB_STREAM_IMU)) {
+        flush_imu(dev);
+    }
+    dev->cfg = next;
     refresh_info(dev);
     return status;
 }
@@ -291,7 +345,7 @@ static void handle_frame(fb_device_t *dev, const fb_frame_t *fr, uint64_t t_rx)
         uint64_t t3;
         size_t n;
         if (fb_decode_time_sync_request(fr->payload, fr->payload_len, &req) != FB_OK) {
-            dev->counters.rx_errors++;
+            dev->rx_malformed++;
             return;
         }
         t3 = dev->hal->now_us(dev->hal->ctx);
@@ -305,7 +359,7 @@ static void handle_frame(fb_device_t *dev, const fb_frame_t *fr, uint64_t t_rx)
         fb_config_ack_t a;
         size_t n;
         if (fb_decode_config_set(fr->payload, fr->payload_len, &c) != FB_OK) {
-            dev->counters.rx_errors++;
+            dev->rx_malformed++;
             return;
         }
         a.status = apply_config(dev, &c);
@@ -329,6 +383,18 @@ static void handle_frame(fb_device_t *dev, const fb_frame_t *fr, uint64_t t_rx)
         dev->counters.rx_unknown++; /* skipped and counted, never fatal */
         break;
     }
+}
+
+static void send_heartbeat(fb_device_t *dev)
+{
+    const fb_rx_stats_t *s = &dev->rx.stats;
+    size_t len;
+    /* Recomputed from the receiver's counters plus our own: nothing counted earlier is lost. */
+    dev->counters.rx_errors = s->crc_errors + s->framing_errors + s->oversize + s->runts +
+                              s->bad_version + dev->rx_malformed;
+    dev->counters.enabled = dev->cfg.streams;
+    len = fb_encode_heartbeat(&dev->counters, dev->payload, sizeof dev->payload);
+    fb_device_send(dev, FB_MSG_HEARTBEAT, dev->payload, len);
 }
 
 void fb_device_poll(fb_device_t *dev)
@@ -355,12 +421,7 @@ void fb_device_poll(fb_device_t *dev)
     poll_thermal(dev, now);
     if ((dev->cfg.streams & FB_STREAM_HEARTBEAT) &&
         now - dev->last_heartbeat_us >= (uint64_t)dev->cfg.heartbeat_ms * 1000u) {
-        size_t len;
-        const fb_rx_stats_t *s = &dev->rx.stats;
         dev->last_heartbeat_us = now;
-        dev->counters.rx_errors = s->crc_errors + s->framing_errors + s->oversize + s->runts + s->bad_version;
-        dev->counters.enabled = dev->cfg.streams;
-        len = fb_encode_heartbeat(&dev->counters, dev->payload, sizeof dev->payload);
-        fb_device_send(dev, FB_MSG_HEARTBEAT, dev->payload, len);
+        send_heartbeat(dev);
     }
 }

@@ -75,7 +75,17 @@ int icm42688_resolve_config(fb_imu_config_t *cfg, uint8_t *gyro_config0, uint8_t
     return adjusted;
 }
 
-int icm42688_init(const icm42688_bus_t *bus)
+static void bus_lock(const icm42688_bus_t *bus)
+{
+    if (bus->lock) bus->lock(bus->ctx);
+}
+
+static void bus_unlock(const icm42688_bus_t *bus)
+{
+    if (bus->unlock) bus->unlock(bus->ctx);
+}
+
+static int init_locked(const icm42688_bus_t *bus)
 {
     uint8_t who = 0;
     if (bus->write_reg(bus->ctx, ICM42688_REG_BANK_SEL, 0) < 0) return -1;
@@ -92,13 +102,26 @@ int icm42688_init(const icm42688_bus_t *bus)
     return 0;
 }
 
+int icm42688_init(const icm42688_bus_t *bus)
+{
+    int rc;
+    bus_lock(bus);
+    rc = init_locked(bus);
+    bus_unlock(bus);
+    return rc;
+}
+
 int icm42688_configure(const icm42688_bus_t *bus, fb_imu_config_t *cfg)
 {
     uint8_t g0, a0;
-    int adjusted = icm42688_resolve_config(cfg, &g0, &a0);
-    if (bus->write_reg(bus->ctx, ICM42688_REG_GYRO_CONFIG0, g0) < 0) return -1;
-    if (bus->write_reg(bus->ctx, ICM42688_REG_ACCEL_CONFIG0, a0) < 0) return -1;
-    return adjusted;
+    int adjusted = icm42688_resolve_config(cfg, &g0, &a0), rc = adjusted;
+    bus_lock(bus);
+    if (bus->write_reg(bus->ctx, ICM42688_REG_GYRO_CONFIG0, g0) < 0 ||
+        bus->write_reg(bus->ctx, ICM42688_REG_ACCEL_CONFIG0, a0) < 0) {
+        rc = -1;
+    }
+    bus_unlock(bus);
+    return rc;
 }
 
 int icm42688_read_sample(const icm42688_bus_t *bus, int16_t out[6])

@@ -22,11 +22,17 @@
 
 #define FB_STANDARD_GRAVITY 9.80665f
 
+/* lock/unlock (optional) bracket every register sequence of icm42688_init/_configure: the board
+ * masks its data-ready interrupt there, so the handler's sample reads (icm42688_read_sample, on
+ * the same bus and chip select) can neither interleave with a configuration write nor read a
+ * sample taken half-way through a range change. */
 typedef struct {
     void *ctx;
     int (*write_reg)(void *ctx, uint8_t reg, uint8_t value);
     int (*read_regs)(void *ctx, uint8_t reg, uint8_t *buf, size_t n);
     void (*delay_us)(void *ctx, uint32_t us);
+    void (*lock)(void *ctx);
+    void (*unlock)(void *ctx);
 } icm42688_bus_t;
 
 /* Nearest supported output data rate (12.5 Hz .. 8 kHz); returns the ODR field code. */
@@ -45,5 +51,6 @@ int icm42688_resolve_config(fb_imu_config_t *cfg, uint8_t *gyro_config0, uint8_t
 
 int icm42688_init(const icm42688_bus_t *bus);                       /* reset, WHO_AM_I, DRDY on INT1 */
 int icm42688_configure(const icm42688_bus_t *bus, fb_imu_config_t *cfg); /* 0/1 as above, <0 bus error */
+/* One sample from the data registers; called from the data-ready interrupt, so it takes no lock. */
 int icm42688_read_sample(const icm42688_bus_t *bus, int16_t out[6]);
 #endif
