@@ -1,35 +1,30 @@
-"""Read EdgeBind MCAP recordings back as Samples, including files cut off by a power loss.
+"""Read EdgeBind MCAP recordings back as Samples, including damaged and cut-off files.
 
-The reader never trusts the summary section: it walks the data section record by record, checks
-each record's length against the file size and each chunk's CRC, and keeps every complete chunk
-(and complete unchunked message). What it could not use is reported in ``Summary.skipped``
-instead of raised. Messages come out in log-time order by merging chunks on their time ranges,
-so memory stays bounded by how much chunks overlap in time, not by file size.
+Opening walks the whole file once (``scan.py``): every record that checks out is kept, damage
+is stepped over and reported in ``Summary.skipped`` / ``Summary.lost`` instead of raised, and
+every chunk is held to the caps in ``ReadLimits``. Replay then reads chunks again as it goes,
+merging them on their time ranges, so samples come out in log-time order with memory bounded
+by how much chunks overlap in time (and by ``ReadLimits.max_buffered_bytes``).
 """
 from __future__ import annotations
 
 import hashlib
 import heapq
-import io
 import json
 import os
-import struct
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from mcap.data_stream import ReadDataStream
-from mcap.opcode import Opcode
-from mcap.records import Channel, Chunk, Message, Metadata, Schema
-from mcap.stream_reader import breakup_chunk
+from mcap.records import Channel, Message, Metadata
 
 from edgebind.errors import EdgeBindError
 from edgebind.record import schemas as S
+from edgebind.record.framing import MAGIC, chunk_records, load_chunk
+from edgebind.record.limits import ReadLimits
+from edgebind.record.scan import Lost, Unit, scan
 from edgebind.sample import Sample, StreamInfo
-
-MAGIC = b"\x89MCAP0\r\n"
-_CHUNK_FIXED = 8 + 8 + 8 + 4 + 4  # start, end, uncompressed size, crc, compression length
 
 
 class RecordingError(EdgeBindError, ValueError):
@@ -53,7 +48,10 @@ class Summary:
 
     ``complete`` is True when the footer and closing magic are present. For a cut-off file
     ``truncated_at`` is the file size and ``last_complete_chunk_end`` the byte where the last
-    intact chunk ends; ``skipped`` says in words what was left out and why.
+    intact chunk ends; ``skipped`` says in words what was left out and why, ``lost`` lists the
+    skipped byte ranges with the chunks and messages in them where the file says.
+    ``messages_expected`` is how many messages the writer recorded (from a closed file's
+    statistics; None when the file has none to trust).
     """
 
     path: str
@@ -65,6 +63,8 @@ class Summary:
     channels: dict[str, ChannelStats]
     metadata: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
+    lost: list[Lost] = field(default_factory=list)
+    messages_expected: int | None = None
 
     @property
     def message_count(self) -> int:
@@ -76,46 +76,35 @@ class Summary:
         return d
 
 
-@dataclass
-class _Unit:
-    """A chunk, or one unchunked message, in file order."""
-
-    offset: int
-    end: int
-    start_time: int
-    end_time: int
-    message: Message | None = None
-    bad: bool = False
-
-
 class Replay:
     """An opened recording: ``streams``, ``metadata``, ``calibration``, ``summary()`` and
-    ``samples()``. Use as a context manager or call ``close()``."""
+    ``samples()``. Use as a context manager or call ``close()``. ``limits`` caps what any one
+    chunk may cost (see ``ReadLimits``)."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, limits: ReadLimits | None = None):
         self.path = Path(path)
+        self.limits = limits or ReadLimits()
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such recording")
         if self.path.is_dir():
             raise RecordingError(f"{self.path}: is a directory, not an MCAP file")
-        self._f = open(self.path, "rb")
-        self._size = os.fstat(self._f.fileno()).st_size
-        self._units: list[_Unit] = []
-        self._schemas: dict[int, str] = {}
-        self._channels: dict[int, Channel] = {}
-        self._skipped: list[str] = []
-        self._complete = False
-        self._truncated_at: int | None = None
-        self._last_chunk_end: int | None = None
+        self._fd = os.open(self.path, os.O_RDONLY)
+        self._size = os.fstat(self._fd).st_size
+        self._notes: list[str] = []      # problems found past the scan (metadata, replay)
         self.metadata: dict[str, Any] = {}
         self.calibration: dict[str, Any] | None = None
-        self._infos_by_stream: dict[str, StreamInfo] = {}
+        self._infos_by_stream: dict[str, StreamInfo | None] = {}
         self._meta_infos: dict[str, StreamInfo] = {}   # from edgebind.stream_info records
         try:
-            self._scan()
+            self._check_magic()
+            self._scan = scan(self._read, self._size, self.limits)
+            self._units: list[Unit] = self._scan.units
+            self._schemas, self._channels = self._scan.schemas, self._scan.channels
+            for pos, md in self._scan.metadata:
+                self._metadata(pos, md)
             self._stats = self._count()
         except BaseException:
-            self._f.close()
+            os.close(self._fd)
             raise
 
     # -- public --------------------------------------------------------------------------------
@@ -130,12 +119,14 @@ class Replay:
         return out
 
     def summary(self) -> Summary:
-        return Summary(path=str(self.path), file_size=self._size, complete=self._complete,
-                       truncated_at=self._truncated_at,
-                       last_complete_chunk_end=self._last_chunk_end,
-                       chunk_count=sum(1 for u in self._units if u.message is None),
+        sc = self._scan
+        skipped = [x.sentence() if isinstance(x, Lost) else x for x in sc.report]
+        return Summary(path=str(self.path), file_size=self._size, complete=sc.complete,
+                       truncated_at=sc.truncated_at, last_complete_chunk_end=sc.last_chunk_end,
+                       chunk_count=sum(1 for u in self._units if u.chunk is not None),
                        channels=self._stats, metadata=self.metadata,
-                       skipped=list(self._skipped))
+                       skipped=skipped + self._notes, lost=sc.lost,
+                       messages_expected=sc.expected)
 
     def samples(self, streams: Iterable[str] | None = None, speed: float | None = None
                 ) -> Iterator[Sample]:
@@ -155,8 +146,8 @@ class Replay:
             try:
                 sample = S.decode(msg.data, schema, info, msg.log_time)
             except Exception as exc:  # any malformed payload: report, keep going
-                self._skipped.append(f"message on {ch.topic} at t_ns={msg.log_time}: "
-                                     f"undecodable ({type(exc).__name__}: {exc})")
+                self._notes.append(f"message on {ch.topic} at t_ns={msg.log_time}: "
+                                   f"undecodable ({type(exc).__name__}: {exc})")
                 continue
             if speed:
                 now = time.monotonic_ns()
@@ -171,7 +162,9 @@ class Replay:
         return self.samples()
 
     def close(self) -> None:
-        self._f.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> Replay:
         return self
@@ -179,89 +172,24 @@ class Replay:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- scanning ------------------------------------------------------------------------------
-    def _truncated(self, pos: int, what: str) -> None:
-        self._truncated_at = self._size
-        last = (f"last complete chunk ended at byte {self._last_chunk_end}"
-                if self._last_chunk_end is not None else "no complete chunk")
-        self._skipped.append(f"truncated at byte {self._size}: {what} starting at byte {pos} is "
-                             f"incomplete ({self._size - pos} bytes skipped); {last}")
+    # -- opening -------------------------------------------------------------------------------
+    def _read(self, offset: int, n: int) -> bytes:
+        return os.pread(self._fd, n, offset) if n > 0 else b""
 
-    def _scan(self) -> None:
-        f, size = self._f, self._size
-        if size == 0:
+    def _check_magic(self) -> None:
+        if self._size == 0:
             raise RecordingError(f"{self.path}: empty file (0 bytes), not an MCAP recording")
-        head = f.read(8)
+        head = self._read(0, 8)
         if head != MAGIC[:len(head)]:
             raise RecordingError(f"{self.path}: not an MCAP file (starts with {head!r}, "
                                  f"expected {MAGIC!r})")
-        if len(head) < 8:
-            self._truncated(0, "the file magic")
-            return
-        pos = 8
-        while True:
-            if pos == size:
-                self._truncated_at = size
-                last = (f"last complete chunk ended at byte {self._last_chunk_end}"
-                        if self._last_chunk_end is not None else "no complete chunk")
-                self._skipped.append(f"truncated at byte {size}: no footer (recording was not "
-                                     f"closed); {last}")
-                return
-            if size - pos < 9:
-                self._truncated(pos, "a record header")
-                return
-            f.seek(pos)
-            op, length = struct.unpack("<BQ", f.read(9))
-            end = pos + 9 + length
-            name = _op_name(op)
-            if end > size:
-                self._truncated(pos, f"a {name} record")
-                return
-            try:
-                if op == Opcode.CHUNK:
-                    self._scan_chunk(pos, end, length)
-                elif op in (Opcode.MESSAGE, Opcode.CHANNEL, Opcode.SCHEMA, Opcode.METADATA):
-                    self._top_level(op, f.read(length), pos, end)
-            except Exception as exc:  # a complete but malformed record: skip just that one
-                self._skipped.append(f"{name} record at byte {pos} ({length} bytes) is "
-                                     f"malformed: {type(exc).__name__}: {exc}")
-            pos = end
-            if op == Opcode.FOOTER:
-                f.seek(pos)
-                if f.read(8) == MAGIC:
-                    self._complete = True
-                else:
-                    self._truncated_at = size
-                    self._skipped.append(f"truncated at byte {size}: closing magic missing "
-                                         f"after the footer (all data is complete)")
-                return
 
-    def _scan_chunk(self, pos: int, end: int, length: int) -> None:
-        # Only the header now; the (compressed) records are read when counted or replayed.
-        fixed = self._f.read(_CHUNK_FIXED)
-        start_t, end_t, _, _, clen = struct.unpack("<QQQII", fixed)
-        if _CHUNK_FIXED + clen + 8 > length:
-            raise ValueError("chunk header longer than the record")
-        self._units.append(_Unit(offset=pos, end=end, start_time=start_t, end_time=end_t))
-        self._last_chunk_end = end
-
-    def _top_level(self, op: int, body: bytes, pos: int, end: int) -> None:
-        stream = ReadDataStream(io.BytesIO(body))
-        if op == Opcode.MESSAGE:
-            m = Message.read(stream, len(body))
-            self._units.append(_Unit(pos, end, m.log_time, m.log_time, message=m))
-        elif op == Opcode.CHANNEL:
-            self._add_record(Channel.read(stream))
-        elif op == Opcode.SCHEMA:
-            self._add_record(Schema.read(stream))
-        elif op == Opcode.METADATA:
-            self._add_metadata(Metadata.read(stream))
-
-    def _add_record(self, r: Any) -> None:
-        if isinstance(r, Schema):
-            self._schemas[r.id] = r.name
-        elif isinstance(r, Channel):
-            self._channels[r.id] = r
+    def _metadata(self, pos: int, md: Metadata) -> None:
+        try:
+            self._add_metadata(md)
+        except Exception as exc:  # noqa: BLE001 - metadata has no CRC: damage is expected
+            self._notes.append(f"METADATA record at byte {pos} ({md.name!r}) is malformed: "
+                               f"{type(exc).__name__}: {exc}")
 
     def _add_metadata(self, md: Metadata) -> None:
         if md.name == S.META_STREAM_INFO and "info" in md.metadata:
@@ -273,8 +201,8 @@ class Replay:
             text = md.metadata["profile"]
             want = md.metadata.get("sha256")
             if want is not None and hashlib.sha256(text.encode()).hexdigest() != want:
-                self._skipped.append("edgebind.calibration metadata is damaged (sha256 "
-                                     "mismatch); the calibration profile is ignored")
+                self._notes.append("edgebind.calibration metadata is damaged (sha256 "
+                                   "mismatch); the calibration profile is ignored")
                 return
             self.calibration = json.loads(text)
         elif md.name == S.META_RECORDING:
@@ -282,41 +210,14 @@ class Replay:
         else:
             self.metadata.setdefault("other", {})[md.name] = dict(md.metadata)
 
-    def _records(self, unit: _Unit) -> list[Any]:
-        """The records of one unit; a chunk that fails to read or its CRC is marked bad."""
-        if unit.message is not None:
-            return [unit.message]
-        if unit.bad:
-            return []
-        self._f.seek(unit.offset + 9)
-        body = self._f.read(unit.end - unit.offset - 9)
-        try:
-            chunk = Chunk.read(ReadDataStream(io.BytesIO(body)))
-            return breakup_chunk(chunk, validate_crc=True)
-        except Exception as exc:  # CRC, decompression, framing: drop this chunk only
-            unit.bad = True
-            self._skipped.append(f"chunk at byte {unit.offset} ({unit.end - unit.offset} bytes) "
-                                 f"unreadable: {type(exc).__name__}: {exc}")
-            return []
-
     def _count(self) -> dict[str, ChannelStats]:
-        # One pass in file order: learns channels defined inside chunks, and counts messages.
-        counts: dict[int, list[int]] = {}
-        for unit in self._units:
-            for r in self._records(unit):
-                if isinstance(r, Message):
-                    c = counts.setdefault(r.channel_id, [0, r.log_time, r.log_time])
-                    c[0] += 1
-                    c[1] = min(c[1], r.log_time)
-                    c[2] = max(c[2], r.log_time)
-                else:
-                    self._add_record(r)
         stats: dict[str, ChannelStats] = {}
+        counts = self._scan.counts
         for cid, (n, first, last) in counts.items():
             ch = self._channels.get(cid)
             if ch is None:
-                self._skipped.append(f"{n} messages on channel id {cid}, whose channel record "
-                                     f"is missing")
+                self._notes.append(f"{n} messages on channel id {cid}, whose channel record "
+                                   f"is missing")
                 continue
             info = self._info(ch)
             key = info.stream if info else ch.topic
@@ -349,34 +250,63 @@ class Replay:
                 raise ValueError(f"names stream {info.stream!r}")
         except Exception as exc:  # noqa: BLE001 - damaged channel metadata
             if meta is None:
-                self._skipped.append(f"channel {ch.topic}: stream info unreadable ({exc}); its "
+                self._notes.append(f"channel {ch.topic}: stream info unreadable ({exc}); its "
                                      "messages are skipped")
                 self._infos_by_stream[sid] = None  # type: ignore[assignment]  # report once
                 return None
             info = meta   # the channel copy is damaged: the metadata record still says it
         else:
             if meta is not None and meta != info:
-                self._skipped.append(f"stream {sid!r}: the edgebind.stream_info metadata record "
+                self._notes.append(f"stream {sid!r}: the edgebind.stream_info metadata record "
                                      "disagrees with the channel's copy (damaged?); using the "
                                      "channel's")
         self._infos_by_stream[sid] = info
         return info
 
+    # -- replay --------------------------------------------------------------------------------
+    def _messages(self, unit: Unit) -> list[Message]:
+        """The messages of one unit; the scan checked it, so failing now means the file changed
+        since it was opened."""
+        if unit.chunk is None:
+            return [unit.message] if unit.message is not None else []
+        try:
+            data = load_chunk(self._read, unit.chunk, self.limits)
+            return [r for r in chunk_records(data) if isinstance(r, Message)]
+        except ValueError as exc:
+            self._notes.append(f"chunk at byte {unit.offset} unreadable during replay (the file "
+                               f"changed since it was opened?): {exc}")
+            return []
+
     def _merged(self) -> Iterator[tuple[Channel, Message]]:
         """k-way merge: a unit is loaded only once no pending message is earlier than its start,
-        so output is in log-time order for any overlap between chunks."""
-        units = sorted(range(len(self._units)), key=lambda i: (self._units[i].start_time, i))
+        so output is in log-time order for any overlap between chunks. Loaded units hold at most
+        ``max_buffered_bytes`` between them (any single one may be loaded alone)."""
+        units = self._units
+        order = sorted(range(len(units)), key=lambda i: (units[i].start_time, i))
         heap: list[tuple[int, int, int, Message]] = []
-        i = 0
-        while i < len(units) or heap:
-            if i < len(units) and (not heap or self._units[units[i]].start_time <= heap[0][0]):
-                u = units[i]
-                i += 1
-                for j, r in enumerate(self._records(self._units[u])):
-                    if isinstance(r, Message):
-                        heapq.heappush(heap, (r.log_time, u, j, r))
+        pending: dict[int, int] = {}   # unit -> its messages still in the heap
+        held, i = 0, 0
+        while i < len(order) or heap:
+            if i < len(order) and (not heap or units[order[i]].start_time <= heap[0][0]):
+                u, i = order[i], i + 1
+                if heap and held + units[u].size > self.limits.max_buffered_bytes:
+                    self._notes.append(
+                        f"chunk at byte {units[u].offset} skipped in replay: it overlaps in time "
+                        f"{len(pending)} chunks already held ({held} bytes); with it they would "
+                        f"exceed {self.limits.max_buffered_bytes} bytes "
+                        f"(ReadLimits.max_buffered_bytes)")
+                    continue
+                msgs = self._messages(units[u])
+                if msgs:
+                    held, pending[u] = held + units[u].size, len(msgs)
+                for j, m in enumerate(msgs):
+                    heapq.heappush(heap, (m.log_time, u, j, m))
                 continue
-            _, _, _, msg = heapq.heappop(heap)
+            _, u, _, msg = heapq.heappop(heap)
+            pending[u] -= 1
+            if not pending[u]:
+                del pending[u]
+                held -= units[u].size
             ch = self._channels.get(msg.channel_id)
             if ch is not None:
                 yield ch, msg
@@ -396,14 +326,8 @@ def _valid_info(d: Any) -> StreamInfo:
     return info
 
 
-def open_recording(path: str | os.PathLike) -> Replay:
+def open_recording(path: str | os.PathLike, limits: ReadLimits | None = None) -> Replay:
     """Open a recording for summary and replay. Raises FileNotFoundError or RecordingError if
-    the file is missing or not MCAP at all; a truncated file opens and reports what it lost."""
-    return Replay(path)
-
-
-def _op_name(op: int) -> str:
-    try:
-        return Opcode(op).name
-    except ValueError:
-        return f"unknown (opcode {op:#x})"
+    the file is missing or not MCAP at all; a damaged or truncated file opens and reports what
+    it lost. ``limits``: caps on chunk sizes (``ReadLimits``; defaults suit any real file)."""
+    return Replay(path, limits)

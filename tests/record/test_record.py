@@ -11,55 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgebind.record import Recorder, RecordingError, Sample, StreamInfo, open_recording
+from edgebind.record import Recorder, RecordingError, Sample, open_recording
 from edgebind.record import schemas as S
 from tests.conftest import REPO
-
-INFOS = [
-    StreamInfo("cam0", "vision", 30.0, (6, 8, 3), "RGB uint8", "uvc:usb-1.2", {"fx": 5.0}),
-    StreamInfo("depth0", "depth", 15.0, (6, 8), "m", "realsense:123"),
-    StreamInfo("therm0", "thermal", 9.0, (4, 5), "K", "lepton:/dev/ttyUSB0"),
-    StreamInfo("mic0", "audio", 16000.0, (-1, 2), "float32 [-1, 1]", "pa:hw:1,0"),
-    StreamInfo("imu0", "imu", 400.0, (-1, 6), "m/s^2, rad/s", "bmi088:spi0"),
-]
-
-
-def make_samples(n: int = 6, seed: int = 0) -> list[Sample]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(n):
-        t = 1_000_000_000_000 + k * 33_000_000
-        out.append(Sample("cam0", "vision", t, rng.integers(0, 256, (6, 8, 3), dtype=np.uint8),
-                          {"exposure_us": 100 + k}))
-        d = rng.random((6, 8), dtype=np.float32) * 5
-        d[0, 0] = np.nan  # invalid depth pixels must survive too
-        out.append(Sample("depth0", "depth", t + 1, d))
-        out.append(Sample("therm0", "thermal", t + 2,
-                          (273.15 + rng.random((4, 5))).astype(np.float32)))
-        out.append(Sample("mic0", "audio", t + 3,
-                          rng.uniform(-1, 1, (160, 2)).astype(np.float32)))
-        rows = t + 4 + np.arange(13, dtype=np.int64) * 2_500_000
-        out.append(Sample("imu0", "imu", int(rows[0]),
-                          rng.standard_normal((13, 6)).astype(np.float32), row_t_ns=rows))
-    return out
-
-
-def write(path: Path, samples: list[Sample], **kw) -> Path:
-    with Recorder(path, **kw) as rec:
-        for info in INFOS:
-            rec.add_stream(info)
-        rec.add_calibration({"imu0": {"bias": [0.1, 0.0, -0.2]}})
-        for s in samples:
-            rec.write(s)
-    return path
-
-
-def same(a: Sample, b: Sample) -> bool:
-    return (a.stream == b.stream and a.modality == b.modality and a.t_ns == b.t_ns
-            and a.data.dtype == b.data.dtype and a.data.shape == b.data.shape
-            and a.data.tobytes() == b.data.tobytes() and a.meta == b.meta
-            and ((a.row_t_ns is None and b.row_t_ns is None)
-                 or np.array_equal(a.row_t_ns, b.row_t_ns)))
+from tests.record.helpers import INFOS, chunks, make_samples, same, write
 
 
 @pytest.mark.parametrize("compression", ["zstd", "lz4", "none"])
@@ -114,13 +69,8 @@ def recorded(tmp_path_factory):
     path = write(tmp_path_factory.mktemp("trunc") / "full.mcap", samples, chunk_size=3000)
     data = path.read_bytes()
     by_key = {(s.stream, s.t_ns): s for s in samples}
-    # Where each chunk ends and how many messages it holds, from an untruncated read.
-    with open_recording(path) as rec:
-        ends = []
-        for u in rec._units:
-            n = sum(1 for r in rec._records(u) if type(r).__name__ == "Message")
-            ends.append((u.end, n))
-    return data, by_key, ends
+    # Where each chunk ends and how many messages it holds, from the file's own summary.
+    return data, by_key, [(c.end, c.messages) for c in chunks(path)]
 
 
 def check_truncated(tmp_path: Path, recorded, cut: int) -> None:
@@ -159,9 +109,7 @@ def test_truncated_at_every_offset_of_small_file(tmp_path):
         for s in samples:
             rec.write(s)
     data = path.read_bytes()
-    with open_recording(path) as rec:
-        ends = [(u.end, sum(1 for r in rec._records(u) if type(r).__name__ == "Message"))
-                for u in rec._units]
+    ends = [(c.end, c.messages) for c in chunks(path)]
     assert len(ends) > 1
     recorded = (data, {(s.stream, s.t_ns): s for s in samples}, ends)
     for cut in range(len(data) + 1):
@@ -171,8 +119,7 @@ def test_truncated_at_every_offset_of_small_file(tmp_path):
 def test_corrupt_chunk_is_skipped_and_reported(tmp_path):
     samples = make_samples(6)
     path = write(tmp_path / "c.mcap", samples, compression="none", chunk_size=2000)
-    with open_recording(path) as rec:
-        unit = rec._units[2]
+    unit = chunks(path)[2]
     data = bytearray(path.read_bytes())
     data[unit.end - 5] ^= 0xFF  # flip a byte inside the third chunk's records
     path.write_bytes(bytes(data))
