@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from edgebind.record.limits import MiB, ReadLimits
 from edgebind.record.reader import open_recording
 
 
@@ -18,12 +19,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "possible")
     parser.add_argument("--stream", action="append", default=None,
                         help="replay only this stream (repeatable)")
+    d = ReadLimits()
+    parser.add_argument("--max-chunk-mib", type=float, default=d.max_chunk_bytes / MiB,
+                        help="refuse chunks larger than this uncompressed (default "
+                             f"{d.max_chunk_bytes // MiB})")
+    parser.add_argument("--max-ratio", type=float, default=d.max_ratio,
+                        help=f"refuse chunks over {d.ratio_floor_bytes // MiB} MiB that expand "
+                             f"more than this many times (default {d.max_ratio:g})")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.speed < 0:
         raise ValueError("--speed must be >= 0")
-    with open_recording(args.file) as rec:
+    limits = ReadLimits(max_chunk_bytes=max(1, int(args.max_chunk_mib * MiB)),
+                        max_ratio=args.max_ratio)
+    with open_recording(args.file, limits) as rec:
         if args.summary:
             s = rec.summary()
             if args.json:
@@ -47,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_summary(s) -> None:
     state = "complete" if s.complete else "INCOMPLETE"
-    print(f"{s.path}: {s.file_size} bytes, {s.chunk_count} chunks, {s.message_count} messages "
-          f"({state})")
+    of = (f" of {s.messages_expected} written" if s.messages_expected is not None
+          and s.messages_expected != s.message_count else "")
+    print(f"{s.path}: {s.file_size} bytes, {s.chunk_count} chunks, {s.message_count} messages"
+          f"{of} ({state})")
     if s.metadata.get("wall_time_start"):
         print(f"started {s.metadata['wall_time_start']} (wall clock)")
     for name, c in s.channels.items():

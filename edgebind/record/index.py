@@ -2,8 +2,9 @@
 
 A closed file ends with a footer and the magic; its summary lists every chunk's offset (chunk
 indexes) and how many messages were written (statistics). The reader uses the chunk offsets to
-step over damage from one chunk to the next, so a bad length field costs one record instead of
-the rest of the file; metadata indexes do the same for metadata records. A summary that fails its CRC or any bounds check is ignored entirely.
+step over damage from one chunk to the next (metadata indexes likewise for metadata records),
+so a bad length field costs one record instead of the rest of the file. A summary that fails
+its CRC or any bounds check is ignored entirely.
 """
 from __future__ import annotations
 
