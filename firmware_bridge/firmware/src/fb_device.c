@@ -5,7 +5,6 @@
 
 #include "fb/fb_timesync.h"
 
-#define FB_RX_CHUNK 64u
 #define FB_THERMAL_FRAGMENTS_PER_POLL 2u
 
 void fb_device_default_config(fb_device_config_t *cfg, uint8_t sensors)
@@ -400,15 +399,14 @@ static void send_heartbeat(fb_device_t *dev)
 void fb_device_poll(fb_device_t *dev)
 {
     const fb_hal_t *hal = dev->hal;
-    uint8_t chunk[FB_RX_CHUNK];
     size_t n, i;
     uint64_t now;
     int guard = 32;
-    while (guard-- > 0 && (n = hal->serial_read(hal->ctx, chunk, sizeof chunk)) > 0) {
+    while (guard-- > 0 && (n = hal->serial_read(hal->ctx, dev->rx_chunk, sizeof dev->rx_chunk)) > 0) {
         uint64_t t_rx = hal->now_us(hal->ctx);
         for (i = 0; i < n; i++) {
             fb_frame_t fr;
-            if (fb_rx_push(&dev->rx, chunk[i], &fr)) {
+            if (fb_rx_push(&dev->rx, dev->rx_chunk[i], &fr)) {
                 handle_frame(dev, &fr, t_rx);
             }
         }

@@ -42,6 +42,7 @@ typedef struct {
     fb_device_info_t info;
     fb_device_config_t cfg;
     fb_rx_t rx;
+    uint8_t rx_chunk[64];
     uint8_t tx[FB_MAX_WIRE];
     uint8_t payload[FB_MAX_PAYLOAD];
     uint16_t seq;
