@@ -63,8 +63,6 @@ class SyncSchedule:
 
 @dataclass
 class _Counters:
-    seq_gaps: int = 0
-    frames_missed: int = 0
     imu_missed: int = 0
     connects: int = 0
     disconnects: int = 0
@@ -136,7 +134,6 @@ class BridgeClient:
         self._port: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
         self._tx_seq = 0
-        self._last_seq: int | None = None
         self._next_imu_index: int | None = None
         self._sync_id = 0
         self._sync_sent = 0
@@ -217,8 +214,8 @@ class BridgeClient:
             m = self.estimator.mapping
             synced = m is not None and m.synced
             return Health(
-                state=state, decoder=self.decoder.stats.as_dict(), seq_gaps=c.seq_gaps,
-                frames_missed=c.frames_missed, imu_samples_missed=c.imu_missed,
+                state=state, decoder=self.decoder.stats.as_dict(), seq_gaps=self.decoder.stats.seq_gaps,
+                frames_missed=self.decoder.stats.frames_missed, imu_samples_missed=c.imu_missed,
                 thermal_frames=self.assembler.stats.frames_complete,
                 thermal_frames_dropped=self.assembler.stats.frames_dropped,
                 connects=c.connects, disconnects=c.disconnects, last_rx_age_s=age,
@@ -294,7 +291,6 @@ class BridgeClient:
         self.decoder.reset()
         self.assembler.reset()
         self.estimator.reset()  # the device may have rebooted: its clock is a new one
-        self._last_seq = None
         self._next_imu_index = None
         self._sync_sent = 0
         self._sync_outstanding.clear()
@@ -328,6 +324,7 @@ class BridgeClient:
                 continue
             if data:
                 self._handle_bytes(data, t_rx)
+            self.assembler.expire()  # a frame incomplete for 2 s is given up even if none follows
             self._maybe_sync()
 
     def _disconnected(self, why: str) -> None:
@@ -364,14 +361,14 @@ class BridgeClient:
                 self._note_error(f"write failed: {e}")
 
     def _handle_bytes(self, data: bytes, t_rx: int) -> None:
-        errors_before = self.decoder.stats.errors
-        msgs = self.decoder.feed(data)
+        st = self.decoder.stats
+        before = (st.errors, st.seq_gaps)
+        msgs = self.decoder.feed(data)  # also counts sequence gaps, over every CRC-valid frame
         with self._lock:
             self._c.last_rx_ns = t_rx
-            if self.decoder.stats.errors != errors_before:
+            if (st.errors, st.seq_gaps) != before:
                 self._c.last_problem_ns = t_rx
         for msg in msgs:
-            self._track_seq(msg.seq, t_rx)
             if self.estimator.mapping is None:
                 self.estimator.seed(msg.timestamp_us, t_rx)
             try:
@@ -382,25 +379,13 @@ class BridgeClient:
                 log.exception("firmware-bridge: error while handling %s", type(msg).__name__)
                 self._note_error(f"callback error: {e!r}")
 
-    def _track_seq(self, seq: int, t_rx: int) -> None:
-        last = self._last_seq
-        self._last_seq = seq
-        if last is None:
-            return
-        gap = (seq - last - 1) & 0xFFFF
-        if gap:
-            with self._lock:
-                self._c.seq_gaps += 1
-                self._c.frames_missed += gap
-                self._c.last_problem_ns = t_rx
-
     def _dispatch(self, msg: Message, t_rx: int) -> None:
         if self.on_message is not None:
             self.on_message(msg, t_rx)
         if isinstance(msg, ImuBatch):
             self._deliver_imu(msg)
         elif isinstance(msg, ThermalFragment):
-            frame = self.assembler.add(msg)
+            frame = self.assembler.add(msg, t_rx)
             if frame is not None:
                 m = self.estimator.mapping
                 img = ThermalImage(m.to_host_ns(frame.capture_us), frame.kelvin, frame.capture_us,

@@ -45,6 +45,10 @@ class DecoderStats:
     bad_version: int = 0
     unknown_type: int = 0
     malformed: int = 0  # CRC-valid but payload does not fit its type
+    # Sequence numbers of every CRC-valid frame of this version, delivered or skipped (an unknown
+    # type or a malformed payload is a frame received, not one missed).
+    seq_gaps: int = 0  # places where the sequence jumped
+    frames_missed: int = 0  # frames those jumps skipped
 
     @property
     def errors(self) -> int:
@@ -68,11 +72,22 @@ class FrameDecoder:
         self._crc = crc_backend(crc)
         self._partial = b""
         self._discarding = False  # inside an oversize run: drop until the next delimiter
+        self._last_seq: int | None = None
 
     def reset(self) -> None:
-        """Forget any partial frame (e.g. after reconnecting); counters are kept."""
+        """Forget any partial frame and the last sequence number (e.g. after reconnecting: the
+        device may have rebooted); counters are kept."""
         self._partial = b""
         self._discarding = False
+        self._last_seq = None
+
+    def _track_seq(self, seq: int) -> None:
+        last, self._last_seq = self._last_seq, seq
+        if last is not None:
+            gap = (seq - last - 1) & 0xFFFF
+            if gap:
+                self.stats.seq_gaps += 1
+                self.stats.frames_missed += gap
 
     def feed(self, data: bytes) -> list[Message]:
         stats = self.stats
@@ -131,6 +146,7 @@ class FrameDecoder:
             if version != PROTOCOL_VERSION:
                 stats.bad_version += 1
                 continue
+            self._track_seq(seq)
             cls = classes.get(mtype)
             if cls is None:
                 stats.unknown_type += 1

@@ -39,6 +39,18 @@ def test_virtual_device_help(firmware_build):
         assert opt in out
 
 
+def test_virtual_device_refuses_rates_it_cannot_run(firmware_build):
+    """NaN, infinite, zero and tiny rates are a clear error, never a stalled stream."""
+    import subprocess
+
+    exe = str(firmware_build / "fb_virtual_device")
+    for args in (["--thermal-rate", "nan"], ["--thermal-rate", "1e-30"], ["--imu-rate", "inf"],
+                 ["--imu-rate", "0"], ["--thermal-rate", "abc"]):
+        proc = subprocess.run([exe, *args], capture_output=True, text=True, timeout=10)
+        assert proc.returncode == 2 and "--thermal-rate" in proc.stderr, (args, proc.stderr)
+        assert proc.stdout == ""
+
+
 def test_time_sync_within_1ms_with_drift_and_offset(firmware_build):
     """100 ppm drift, 10 ms offset: after the sync settles, every delivered IMU timestamp is within
     1 ms of the truth (the virtual device's clock model, inverted)."""

@@ -191,3 +191,36 @@ def test_c_unit_tests(firmware_build, vectors_dir):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 failures" in proc.stdout
+
+
+def test_sequence_gaps_count_every_crc_valid_frame():
+    """A frame of an unknown type or with a malformed payload was received, not missed: it is
+    skipped, but its sequence number counts (PROTOCOL.md §4, §5)."""
+    dec = FrameDecoder()
+    wire = (encode(TimeSyncRequest(1, 2, seq=10)) + encode_frame(0x7E, b"a newer type", seq=11)
+            + encode_frame(0x02, b"\x01", seq=12) + encode(TimeSyncRequest(3, 4, seq=13)))
+    out = dec.feed(wire)
+    s = dec.stats
+    assert [m.seq for m in out] == [10, 13] and (s.unknown_type, s.malformed) == (1, 1)
+    assert (s.seq_gaps, s.frames_missed) == (0, 0)
+    dec.feed(encode(TimeSyncRequest(5, 6, seq=17)))  # 14, 15 and 16 never arrived
+    assert (s.seq_gaps, s.frames_missed) == (1, 3)
+    corrupt = bytearray(encode(TimeSyncRequest(7, 8, seq=18)))
+    corrupt[5] ^= 0x01 if corrupt[5] != 0x01 else 0x02
+    dec.feed(bytes(corrupt) + encode(TimeSyncRequest(9, 9, seq=19)))  # a CRC error is a miss
+    assert (s.crc_errors, s.seq_gaps, s.frames_missed) == (1, 2, 4)
+    dec.feed(encode(TimeSyncRequest(1, 1, seq=65535)) + encode(TimeSyncRequest(1, 1, seq=0)))
+    assert s.frames_missed == 4 + (65535 - 19 - 1)  # the jump to 65535, then a clean wrap
+    dec.reset()  # a reconnect: the device may have rebooted and restarted at 0
+    dec.feed(encode(TimeSyncRequest(1, 1, seq=500)))
+    assert s.seq_gaps == 3
+
+
+def test_c_unit_tests_under_sanitizers(firmware_build):
+    """The C unit tests again, built with AddressSanitizer and UndefinedBehaviorSanitizer
+    (float-to-integer overflow included): any finding aborts the run."""
+    from .conftest import FIRMWARE
+
+    proc = subprocess.run(["make", "-s", "-C", str(FIRMWARE), "sanitize"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert " 0 failures" in proc.stdout

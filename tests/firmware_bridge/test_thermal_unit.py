@@ -41,3 +41,33 @@ def test_small_frame_two_fragments():
     _, frags = _fragments(9, 32, 24)
     assert len(frags) == 2 and asm.add(frags[0]) is None
     assert asm.add(frags[1]).frame_id == 9
+
+
+def test_incomplete_frame_is_given_up_after_two_seconds():
+    """PROTOCOL.md §3 (0x11): a frame incomplete for 2 s is dropped even if no newer frame comes;
+    fragments of it that arrive later do not start a frame that could never complete."""
+    asm = ThermalAssembler()
+    _, frags = _fragments(1, 32, 24)
+    assert asm.add(frags[0], now_ns=0) is None
+    assert not asm.expire(2_000_000_000) and asm.stats.frames_dropped == 0  # 2 s: not yet
+    assert asm.expire(2_000_000_001)
+    s = asm.stats
+    assert (s.frames_dropped, s.frames_timed_out, asm.dropped_ids) == (1, 1, [1])
+    assert asm.add(frags[1], now_ns=3_000_000_000) is None and s.fragments_late == 1
+    assert not asm.expire(10_000_000_000) and s.frames_dropped == 1
+    px, frags2 = _fragments(2, 32, 24)
+    assert asm.add(frags2[0], now_ns=11_000_000_000) is None
+    out = asm.add(frags2[1], now_ns=12_900_000_000)  # 1.9 s after its first fragment: in time
+    assert out is not None and out.frame_id == 2
+    np.testing.assert_array_equal(out.raw.ravel(), px)
+
+
+def test_add_applies_the_timeout_itself():
+    asm = ThermalAssembler(timeout_s=0.5)
+    _, frags = _fragments(4, 32, 24)
+    asm.add(frags[0], now_ns=0)
+    assert asm.add(frags[1], now_ns=600_000_000) is None  # too late: frame 4 was given up
+    assert asm.stats.frames_timed_out == 1 and asm.stats.frames_complete == 0
+    asm.reset()  # after a reconnect frame ids may repeat: 4 is a new frame again
+    asm.add(frags[0], now_ns=700_000_000)
+    assert asm.add(frags[1], now_ns=800_000_000).frame_id == 4
