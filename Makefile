@@ -25,6 +25,7 @@ venv: $(VENV)/.installed
 
 firmware:
 	$(MAKE) -C firmware_bridge/firmware
+	-$(MAKE) -C firmware_bridge/firmware board-if-tools  # RP2040 image + size/stack report, where the toolchain is
 
 demo: venv
 	$(VENV)/bin/edgebind demo
