@@ -1,12 +1,12 @@
 """Size and stack report of the RP2040 board image (run by ``make board``; CI prints it).
 
-usage: board_report.py BUILD_DIR [--picotool PATH] [--log BUILD_LOG]
+usage: board_report.py BUILD_DIR [--picotool PATH] [--log LOG]...
 
 Prints flash and RAM use, the worst-case stack (main loop plus the deepest interrupt, from the
 ``-fstack-usage``/``-fcallgraph-info`` output) against the SDK's reserved stack, the compiler
-warnings in the build log and what ``picotool info`` reads from the .uf2; writes the same as
+and CMake warnings in the logs and what ``picotool info`` reads from the .uf2; writes the same as
 ``BUILD_DIR/board_report.json``. Exits 1 when the stack is not at least ``HEADROOM`` bytes below
-the SDK's stack size, the analysis is incomplete, or the build had warnings.
+the SDK's stack size, the analysis is incomplete, or the build or its configuration warned.
 """
 from __future__ import annotations
 
@@ -93,10 +93,9 @@ def stack(build: Path) -> dict:
     }
 
 
-def warnings(log: Path | None) -> list[str]:
-    if log is None or not log.is_file():
-        return []
-    return [ln for ln in log.read_text(errors="replace").splitlines() if re.search(r"\bwarning:", ln)]
+def warnings(logs: list[Path]) -> list[str]:
+    return [ln for log in logs if log.is_file() for ln in log.read_text(errors="replace").splitlines()
+            if re.search(r"\bwarning:|CMake Warning", ln)]
 
 
 def fmt_path(frames) -> str:
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build", type=Path)
     ap.add_argument("--picotool", type=Path)
-    ap.add_argument("--log", type=Path)
+    ap.add_argument("--log", type=Path, action="append", default=[])
     a = ap.parse_args(argv)
     elf, uf2 = a.build / "fb_rp2040.elf", a.build / "fb_rp2040.uf2"
     for f in (elf, uf2):
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("unresolved_indirect", "unbounded", "recursion"):
         if st[key]:
             print(f"  {key.replace('_', ' ')}: {', '.join(st[key])}")
-    print(f"compiler warnings: {len(warns)}")
+    print(f"warnings (compiler, CMake): {len(warns)}")
     for w in warns[:20]:
         print("  " + w)
     if "picotool_info" in rep:

@@ -115,8 +115,11 @@ static int hal_imu_configure(void *ctx, fb_imu_config_t *cfg)
     imu_tail = imu_head;
     imu_unlock(NULL);
     rc = icm42688_configure(&imu_bus, cfg);
-    /* The chip applies a new range or rate at its next sample: skip two output periods. */
+    /* The chip applies a new range or rate at its next sample: skip two output periods. (Set
+     * with the interrupt masked: a 64-bit store is two on the M0+, the handler must not see half.) */
+    imu_lock(NULL);
     imu_settle_until_us = time_us_64() + (uint64_t)(2e6f / cfg->imu_rate_hz);
+    imu_unlock(NULL);
     return rc;
 }
 
