@@ -67,6 +67,7 @@ class Embedder:
             self._model = models.load_checkpoint(model, config=preset, modalities=modalities)
         self._torch = torch
         self._bundle = None
+        self.fold_audio_clips = True   # torch towers average any number of clips
         self.preprocess = preprocess or PreprocessConfig()
         self.modalities: tuple[str, ...] = tuple(self._model.modalities)
         self.embed_dim = int(self._model.embed_dim)
@@ -79,6 +80,9 @@ class Embedder:
         self._model = None
         self._torch = None
         self._bundle = load_bundle(path, **load_kwargs)
+        audio = self._bundle.encoders.get("audio")
+        # Bundles exported before the clip axis was dynamic take exactly 3 clips.
+        self.fold_audio_clips = audio is not None and isinstance(audio.input_shape[1], str)
         self.preprocess = PreprocessConfig.from_dict(self._bundle.manifest.preprocess)
         self.modalities = tuple(self._bundle.encoders)
         self.embed_dim = self._bundle.embed_dim
@@ -97,9 +101,20 @@ class Embedder:
         """The embedding-space id (bundles carry one; torch models get one at export)."""
         return self._bundle.space_id if self._bundle is not None else None
 
+    @property
+    def bundle(self):
+        """The loaded ``edgebind.runtime.Bundle`` (None for torch towers): its ``choices`` say
+        which variant runs per modality and how its golden-set check went."""
+        return self._bundle
+
     # -- raw input -> model-ready batch ------------------------------------------------------
     def prepare(self, modality: str, items: Any) -> np.ndarray:
-        """Preprocess raw ``items`` of one modality into a model-ready batch."""
+        """Preprocess raw ``items`` of one modality into a model-ready batch.
+
+        Audio: where the tower takes any clip count (bundles exported by this version, torch
+        towers), a waveform no longer than one clip becomes one clip instead of the reference's
+        three identical ones (same embedding within float rounding, a third of the work); set
+        ``fold_audio_clips = False`` for the reference's exact input."""
         cfg = self.preprocess
         if modality == "text":
             return pp.tokenize([items] if isinstance(items, str) else list(items))
@@ -109,7 +124,8 @@ class Embedder:
         for item in _as_list(items):
             if modality == "audio":
                 a = item if isinstance(item, Audio) else Audio(*item)
-                out.append(pp.audio(a.waveform, a.rate, layout=a.layout, params=cfg.audio))
+                out.append(pp.audio(a.waveform, a.rate, layout=a.layout, params=cfg.audio,
+                                    fold_identical_clips=self.fold_audio_clips))
             elif modality == "depth":
                 out.append(pp.depth(item, params=cfg.depth))
             elif modality == "thermal":
@@ -119,7 +135,7 @@ class Embedder:
                 out.append(pp.imu(s.samples, s.timestamps_ns, params=cfg.imu))
             else:
                 raise ValueError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
-        return np.stack(out)
+        return np.stack(_same_clip_count(out) if modality == "audio" else out)
 
     # -- model-ready batch -> embeddings -----------------------------------------------------
     def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -148,6 +164,21 @@ class Embedder:
             raise ValueError(f"unknown modality {unknown}; expected some of {', '.join(MODALITIES)}")
         return {m: self.embed_batch(m, self.prepare(m, items), batch_size)
                 for m, items in inputs.items() if items is not None}
+
+
+def _same_clip_count(clips: list[np.ndarray]) -> list[np.ndarray]:
+    """Folded (1-clip) and full inputs in one batch: repeat the folded clip, which the tower's
+    mean over clips leaves unchanged."""
+    most = max(c.shape[0] for c in clips)
+    return [np.repeat(c, most, axis=0) if c.shape[0] == 1 else c for c in clips]
+
+
+def stack_items(items: list[np.ndarray]) -> np.ndarray:
+    """Prepared single-item batches (1, ...) into one batch; audio items whose clip counts
+    differ (one folded window among full ones) are brought to the same count first."""
+    if len({x.shape for x in items}) > 1 and all(x.ndim == 5 for x in items):
+        return np.concatenate([x[None] for x in _same_clip_count([x[0] for x in items])])
+    return np.concatenate(items)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -18,7 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = ("Export ImageBind towers to a bundle: ONNX files per modality and precision, "
                      "parity and accuracy reports, a manifest with hashes.\n\nexample:\n"
                      "  edgebind export --model small --modalities vision,audio,imu "
-                     "--precision fp32,int8 --out bundles/small")
+                     "--precision fp32,int8 --target all --out bundles/small\n\n"
+                     "INT8 variants are made per CPU target (--target) and each encoder gets a "
+                     "golden set,\nso that `load_bundle` on the device checks the variant it "
+                     "picks and falls back\n(INT8 -> FP32) when the device computes something "
+                     "else. See docs/export.md.")
     p.add_argument("--model", required=True,
                    help="a preset (imagebind_huge, small, tiny: random weights) or a checkpoint "
                         "file such as imagebind_huge.pth")
@@ -38,8 +42,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--int8-form", default="auto", choices=["auto", "dynamic", "qdq", "qoperator"],
                    help="ONNX Runtime CPU INT8 form; auto measures all three and keeps the fastest "
                         "that meets --min-cosine")
+    p.add_argument("--target", type=_csv, default=["auto"],
+                   help="CPU targets of the INT8 variants, comma-separated: auto (this machine's), "
+                        "all, x86-vnni (AVX-512 VNNI / AVX-VNNI), x86-avx2 (x86 without VNNI: "
+                        "7-bit or uint8 weights, which cannot saturate), arm64 (default auto); "
+                        "the device picks the variant made for its CPU")
     p.add_argument("--no-smoothquant", action="store_true",
-                   help="quantize without SmoothQuant rescaling of LayerNorm outliers")
+                   help="quantize without trying SmoothQuant (by default it is tried per INT8 "
+                        "form and kept where it measurably helps)")
+    p.add_argument("--no-golden", action="store_true",
+                   help="no golden sets: devices then cannot check the variant they pick")
     p.add_argument("--min-cosine", type=float, default=None,
                    help="fail the export if a quantized tower's mean centred cosine to FP32 on "
                         "held-out inputs falls below this (e.g. 0.99)")
@@ -59,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
     options = ExportOptions(
         modalities=args.modalities, precisions=args.precision, calibration=args.calibration,
-        batches=args.batch, int8_form=args.int8_form,
-        smoothquant=None if args.no_smoothquant else 0.5, min_cosine=args.min_cosine,
+        batches=args.batch, int8_form=args.int8_form, targets=args.target,
+        smoothquant=None if args.no_smoothquant else 0.5, golden=not args.no_golden,
+        min_cosine=args.min_cosine,
         anchors=np.load(args.anchors) if args.anchors else None, threads=args.threads,
         seed=args.seed, progress=not args.quiet)
     options.validate()
@@ -76,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             for p, v in e.variants.items():
                 acc = v.info.get("accuracy") or v.info.get("parity") or {}
                 cos = acc.get("centred_cosine_mean")
+                tgt = f"  for {', '.join(v.targets)}" if v.targets else ""
                 print(f"  {m:8s} {p:9s} {v.file.file:28s} {v.file.bytes / 1e6:8.1f} MB"
-                      + (f"  centred cosine {cos:.5f}" if cos is not None else ""))
+                      + (f"  centred cosine {cos:.5f}" if cos is not None else "") + tgt)
     return 0

@@ -12,6 +12,9 @@ from edgebind.runtime.sample_inputs import example_input
 
 OUTPUT_NAME = "embedding"
 TWO_GB = 2 * 1024**3
+# Towers whose second input axis (clips) is left dynamic: their embedding is the mean over clips,
+# so a window whose clips are all the same clip runs the tower once, not three times.
+DYNAMIC_CLIPS = ("audio",)
 
 
 def tower_module(model, modality: str):
@@ -49,7 +52,8 @@ def export_onnx(model, modality: str, path: Path, opset: int = 17,
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (x,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=[modality], output_names=[OUTPUT_NAME],
-                              dynamic_axes={modality: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                              dynamic_axes={modality: _dynamic_input_axes(modality),
+                                            OUTPUT_NAME: {0: "batch"}},
                               do_constant_folding=True)
         proto = onnx.load(str(tmp), load_external_data=True)
     _strip_and_name(proto, modality)
@@ -60,6 +64,10 @@ def export_onnx(model, modality: str, path: Path, opset: int = 17,
     else:
         onnx.checker.check_model(onnx.load(str(path)))
     return path
+
+
+def _dynamic_input_axes(modality: str) -> dict[int, str]:
+    return {0: "batch", 1: "clips"} if modality in DYNAMIC_CLIPS else {0: "batch"}
 
 
 def _strip_and_name(proto, modality: str) -> None:

@@ -16,7 +16,8 @@ def available() -> bool:
 
 def build_engine(onnx_path: Path, engine_path: Path, input_name: str,
                  sample_shape: tuple[int, ...], batches: list[int], precision: str,
-                 timing_cache: Path | None = None, workspace_gb: float = 2.0) -> dict:
+                 timing_cache: Path | None = None, workspace_gb: float = 2.0,
+                 min_sample_shape: tuple[int, ...] | None = None) -> dict:
     """Build and serialize an engine. ``precision``: ``fp16`` or ``int8`` (expects a QDQ file).
 
     One optimisation profile spans the requested batch sizes: min = smallest, opt = max = largest.
@@ -45,7 +46,9 @@ def build_engine(onnx_path: Path, engine_path: Path, input_name: str,
         config.set_flag(trt.BuilderFlag.INT8)  # scales come from the QDQ nodes, no calibrator
     profile = builder.create_optimization_profile()
     lo, hi = min(batches), max(batches)
-    profile.set_shape(input_name, (lo, *sample_shape), (hi, *sample_shape), (hi, *sample_shape))
+    # Dynamic non-batch axes (audio clips) range from min_sample_shape to sample_shape.
+    low = tuple(min_sample_shape or sample_shape)
+    profile.set_shape(input_name, (lo, *low), (hi, *low), (hi, *sample_shape))
     config.add_optimization_profile(profile)
     cache_bytes = timing_cache.read_bytes() if timing_cache and timing_cache.is_file() else b""
     cache = config.create_timing_cache(cache_bytes)

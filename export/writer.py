@@ -15,8 +15,9 @@ import numpy as np
 
 from edgebind.errors import EdgeBindError
 from edgebind import __version__
-from edgebind.export import calibration_data, onnx_export, quantize
-from edgebind.runtime import accuracy
+from edgebind.export import calibration_data, golden as golden_export, int8, onnx_export, quantize
+from edgebind.runtime import accuracy, cpu as cpu_info
+from edgebind.runtime.cpu import TARGETS
 from edgebind.export import tensorrt as trt_build
 from edgebind.modality import INPUT_SPECS, MODALITIES
 from edgebind.progress import Steps
@@ -37,7 +38,9 @@ class ExportOptions:
     calibration: str | None = None
     batches: list[int] = field(default_factory=lambda: [1, 8])
     int8_form: str = "auto"          # auto | dynamic | qdq | qoperator (ONNX Runtime CPU INT8)
-    smoothquant: float | None = 0.5  # alpha; None turns it off
+    targets: list[str] = field(default_factory=lambda: ["auto"])  # CPU targets of INT8 variants
+    smoothquant: float | None = 0.5  # alpha, tried per INT8 form and kept where it helps; None: off
+    golden: bool = True              # a golden set per encoder, thresholds per variant
     min_cosine: float | None = None  # fail if any variant's centred cosine to FP32 is below
     anchors: np.ndarray | None = None
     opset: int = 17
@@ -59,10 +62,30 @@ class ExportOptions:
         if self.int8_form not in ("auto", *quantize.INT8_FORMS):
             raise ValueError(f"int8 form {self.int8_form!r}: expected auto or one of "
                              f"{', '.join(quantize.INT8_FORMS)}")
+        resolve_targets(self.targets)
         if any(p.startswith("trt-") for p in self.precisions) and not trt_build.available():
             raise ValueError("trt-* precisions need TensorRT and an NVIDIA GPU (pip install "
                              "'edgebind[tensorrt]' on the device); export the ONNX precisions here "
                              "and build engines on the device")
+
+
+def resolve_targets(targets: list[str]) -> list[str]:
+    """``auto`` = this machine's CPU target, ``all`` = every target; names checked."""
+    out: list[str] = []
+    for t in targets:
+        if t == "all":
+            out += list(TARGETS)
+        elif t == "auto":
+            here = cpu_info.detect().target
+            if here is None:
+                raise ValueError("--target auto: this CPU has no INT8 target "
+                                 f"({cpu_info.detect().describe()}); name one of {', '.join(TARGETS)}")
+            out.append(here)
+        else:
+            out.append(cpu_info.check_target(t, "--target"))
+    if not out:
+        raise ValueError(f"choose at least one INT8 target: auto, all or {', '.join(TARGETS)}")
+    return list(dict.fromkeys(out))
 
 
 def export_bundle(model, out: str | os.PathLike, options: ExportOptions, *, space_id: str,
@@ -96,7 +119,10 @@ def export_bundle(model, out: str | os.PathLike, options: ExportOptions, *, spac
                    "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                    "export": {"opset": options.opset, "batches": options.batches,
                               "calibration": options.calibration or "generated",
-                              "smoothquant_alpha": options.smoothquant}})
+                              "smoothquant_alpha": options.smoothquant,
+                              "int8_targets": resolve_targets(options.targets)
+                              if "int8" in options.precisions else [],
+                              "cpu": cpu_info.detect().to_dict()}})
         manifest.write(tmp / MANIFEST)
         Manifest.read(tmp / MANIFEST)  # what we wrote must parse
         os.replace(tmp, out)
@@ -161,6 +187,7 @@ def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: St
     ref = _torch_embed(model, m, held)
     dim = int(ref.shape[-1])
     variants: dict[str, Variant] = {}
+    outputs: dict[str, np.ndarray] = {}   # held-out embeddings per variant (golden-set choice)
     work = tmp / ".work"
     work.mkdir(exist_ok=True)
     fp32 = tmp / f"{m}.fp32.onnx"
@@ -180,9 +207,12 @@ def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: St
                 report = accuracy.compare(ref, got, options.anchors)
                 _check_threshold(options, m, p, report)
                 variants[p] = _variant(p, path, tmp, "onnx", {"accuracy": report})
+                outputs[p] = got
             elif p == "int8":
-                path, info = _int8_cpu(model, m, fp32, tmp, work, calib, ref, options, external)
-                variants[p] = _variant(p, path, tmp, "onnx", info)
+                for key, path, info, got in _int8_cpu(model, m, fp32, tmp, work, calib, ref,
+                                                     options, external):
+                    variants[key] = _variant(key, path, tmp, "onnx", info)
+                    outputs[key] = got
             elif p.startswith("trt-"):
                 variants[p] = _trt(model, m, fp32, tmp, work, calib, options, external, p)
             elif p == "torch":
@@ -192,6 +222,11 @@ def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: St
                                                              "postprocessors"))
                 torch.save({k: v for k, v in model.state_dict().items() if k.startswith(prefix)}, path)
                 variants[p] = _variant(p, path, tmp, "torch", {"parity": {"max_abs_diff": 0.0}})
+    in_spec = TensorSpec(m, ("batch", *_input_dims(m, spec)), spec.dtype)
+    golden_ref = None
+    if options.golden:
+        with steps.step(f"{m}: golden set"):
+            golden_ref, n = _golden(model, m, tmp, work, held, ref, outputs, variants, options)
     if "fp32" not in options.precisions:
         fp32.unlink()
         for f in tmp.glob(f"{m}.fp32.onnx.data"):
@@ -199,60 +234,109 @@ def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: St
     shutil.rmtree(work, ignore_errors=True)
     for v in variants.values():
         v.info.update({k: val for k, val in base_info.items() if k not in v.info})
-    batch = "batch"
-    return EncoderEntry(m, TensorSpec(m, (batch, *spec.shape), spec.dtype),
-                        TensorSpec(onnx_export.OUTPUT_NAME, (batch, dim), "float32"), variants)
+    return EncoderEntry(m, in_spec, TensorSpec(onnx_export.OUTPUT_NAME, ("batch", dim), "float32"),
+                        variants, golden_ref, n if golden_ref else 0)
 
 
-def _smoothed_fp32(model, m: str, fp32: Path, work: Path, calib, options: ExportOptions):
-    """The FP32 file to quantize: SmoothQuant-rescaled when enabled (same function, flatter
-    activations), else the plain export."""
-    if options.smoothquant is None:
-        return fp32, {"smoothquant": None}
+def _input_dims(m: str, spec) -> tuple:
+    """Audio takes any number of clips (``clips``): the pipeline sends only distinct ones."""
+    if m in onnx_export.DYNAMIC_CLIPS:
+        return ("clips", *spec.shape[1:])
+    return tuple(spec.shape)
+
+
+def _golden(model, m, tmp, work, held, ref, outputs, variants, options):
+    """Write ``<m>.golden.npz``, measure every variant on it here, record its threshold."""
+    worst = None
+    if outputs:
+        per = {k: golden_export.per_input_cosine(ref, got) for k, got in outputs.items()}
+        worst = min(per.values(), key=lambda c: float(c.mean()))
+    golden = golden_export.build(m, held, ref, worst, lambda x: _torch_embed(model, m, x),
+                                 dynamic_clips=m in onnx_export.DYNAMIC_CLIPS)
+    path = golden_export.write(golden, tmp, m)
+    here = cpu_info.detect()
+    for key, v in variants.items():
+        if v.format == "tensorrt":
+            continue  # engines are checked where they are built and run: on the device
+        if v.format == "torch":
+            agree = {"min": 1.0, "mean": 1.0}
+        else:
+            target_file = tmp / v.file.file
+            if v.family == "int8" and v.info.get("quantization", {}).get("weight_form") not in \
+                    quantize.EXACT_ON.get(here.target or "", ()):
+                target_file = quantize.exact_copy(target_file, work / f"{key}.golden-exact.onnx")
+            got, _ = _ort_embed(target_file, golden.inputs, options.threads, batch=len(golden))
+            agree = golden.agreement(got)
+        v.info["check"] = {"threshold": golden_export.threshold(v.family, agree["min"]),
+                           "export": {"agreement_min": round(agree["min"], 6),
+                                      "agreement_mean": round(agree["mean"], 6),
+                                      "cpu": here.describe()}}
+    return _ref(path, tmp), len(golden)
+
+
+def _smoothed_fp32(model, m: str, fp32: Path, work: Path, calib,
+                   options: ExportOptions) -> tuple[Path, dict]:
+    """The tower rescaled by SmoothQuant (same function, flatter activations), as ONNX."""
     from edgebind.export.smoothquant import smooth_tower
     smoothed, stats = smooth_tower(model, m, calib.calibration, alpha=options.smoothquant)
     path = work / f"{m}.smooth.onnx"
     onnx_export.export_onnx(smoothed, m, path, opset=options.opset, example=calib.held_out[:2])
-    return path, {"smoothquant": stats}
+    return path, stats
 
 
 def _int8_cpu(model, m, fp32, tmp, work, calib, ref, options, external):
-    src, smooth_info = _smoothed_fp32(model, m, fp32, work, calib, options)
-    forms = list(quantize.INT8_FORMS) if options.int8_form == "auto" else [options.int8_form]
-    trials = {}
-    for form in forms:
-        path = work / f"{m}.int8-{form}.onnx"
+    """INT8 variants for the requested CPU targets: [(key, path, manifest info, held-out embs)]."""
+    targets = resolve_targets(options.targets)
+    here = cpu_info.detect().target
+    sources, sq_stats = {False: fp32}, None
+    if options.smoothquant is not None:
+        sources[True], sq_stats = _smoothed_fp32(model, m, fp32, work, calib, options)
+    scheme = options.int8_form
+    schemes = {}
+    if scheme == "auto":
+        scheme, schemes = _fastest_scheme(m, sources[False], calib, ref, options, external, work,
+                                          here or targets[0])
+    embed = lambda path, x: _ort_embed(path, x, options.threads)  # noqa: E731
+    planned = int8.plan(targets, sources, m, scheme, calib, ref, options, work, here, external,
+                        embed)
+    out = []
+    for v in planned:
+        _check_threshold(options, m, v.key, v.trial.accuracy)
+        path = int8.finalize(v, tmp / f"{m}.{v.key}.onnx", external)
+        info = {"precision": "int8", "targets": v.targets,
+                "quantization": {**v.trial.info,
+                                 "smoothquant": sq_stats if v.trial.smoothquant else None},
+                "accuracy": v.trial.accuracy,
+                "accuracy_measured": ("as run on this CPU" if v.trial.weights in
+                                      quantize.EXACT_ON.get(here or "", ()) else
+                                      "exactly (u8 x u8 copy; this CPU would saturate)"),
+                "int8_forms_measured": v.trials}
+        if schemes:
+            info["int8_schemes_measured"] = schemes
+        out.append((v.key, path, info, v.trial.embeddings))
+    return out
+
+
+def _fastest_scheme(m, src, calib, ref, options, external, work, target):
+    """``--int8-form auto``: the fastest scheme (dynamic, qdq, qoperator) that meets
+    --min-cosine, measured with the weight encoding of this machine's own target."""
+    weights = quantize.TARGET_WEIGHTS[target][0]
+    measured, best = {}, None
+    for form in quantize.INT8_FORMS:
+        path = work / f"{m}.scheme-{form}.onnx"
         try:
-            info = quantize.to_int8(src, path, form, m, calib.calibration, external=external)
+            quantize.to_int8(src, path, form, m, calib.calibration, external=external,
+                             weights=weights)
             got, sec = _ort_embed(path, calib.held_out, options.threads)
-        except Exception as exc:  # a form ORT cannot build or run here is reported, not fatal
-            trials[form] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        except Exception as exc:
+            measured[form] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
             continue
-        report = accuracy.compare(ref, got, options.anchors)
-        ok = options.min_cosine is None or report["centred_cosine_mean"] >= options.min_cosine
-        trials[form] = {"info": info, "accuracy": report, "sec_per_batch8": sec, "meets_min": ok,
-                        "path": path}
-    usable = [f for f in forms if "path" in trials[f] and trials[f]["meets_min"]]
-    if not usable:
-        best = max((t for t in trials.values() if "accuracy" in t),
-                   key=lambda t: t["accuracy"]["centred_cosine_mean"], default=None)
-        if best is None:
-            raise ExportError(f"{m} int8: no INT8 form could be built: "
-                              + "; ".join(f"{f}: {t.get('error')}" for f, t in trials.items()))
-        _check_threshold(options, m, "int8", best["accuracy"])
-    chosen = min(usable, key=lambda f: trials[f]["sec_per_batch8"])
-    final = tmp / f"{m}.int8.onnx"
-    if onnx_export.external_files(trials[chosen]["path"]):
-        import onnx  # re-save so the external-data file name follows the final name
-        onnx_export.save_model(onnx.load(str(trials[chosen]["path"])), final, external=True)
-    else:
-        os.replace(trials[chosen]["path"], final)
-    info = {"quantization": {**trials[chosen]["info"], **smooth_info},
-            "accuracy": trials[chosen]["accuracy"],
-            "int8_forms_measured": {f: ({"sec_per_batch8": round(t["sec_per_batch8"], 5),
-                                         "centred_cosine_mean": round(t["accuracy"]["centred_cosine_mean"], 5)}
-                                        if "path" in t else t) for f, t in trials.items()}}
-    return final, info
+        cos = accuracy.compare(ref, got)["centred_cosine_mean"]
+        measured[form] = {"sec_per_batch8": round(sec, 5), "centred_cosine_mean": round(cos, 5)}
+        ok = options.min_cosine is None or cos >= options.min_cosine
+        if ok and (best is None or sec < measured[best]["sec_per_batch8"]):
+            best = form
+    return best or "dynamic", measured
 
 
 def _trt(model, m, fp32, tmp, work, calib, options, external, precision) -> Variant:
@@ -261,11 +345,15 @@ def _trt(model, m, fp32, tmp, work, calib, options, external, precision) -> Vari
     if precision == "trt-fp16":
         src = fp32
     else:
-        smoothed, _ = _smoothed_fp32(model, m, fp32, work, calib, options)
+        smoothed = fp32
+        if options.smoothquant is not None:
+            smoothed, _ = _smoothed_fp32(model, m, fp32, work, calib, options)
         src = work / f"{m}.qdq.onnx"
         quantize.to_int8(smoothed, src, "qdq", m, calib.calibration, external=external)
     engine = tmp / f"{m}.{precision}.engine"
+    min_shape = (1, *spec.shape[1:]) if m in onnx_export.DYNAMIC_CLIPS else spec.shape
     info = trt_build.build_engine(src, engine, m, spec.shape, options.batches,
-                                  precision.split("-", 1)[1], timing_cache=cache)
+                                  precision.split("-", 1)[1], timing_cache=cache,
+                                  min_sample_shape=min_shape)
     return _variant(precision, engine, tmp, "tensorrt", {"tensorrt": info})
 

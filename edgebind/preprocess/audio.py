@@ -134,12 +134,17 @@ def clip_slices(n_samples: int, params: AudioParams | None = None) -> list[tuple
     return [(int(t0 * p.sample_rate), int(t1 * p.sample_rate)) for t0, t1 in tps]
 
 
-def log_mel_clips(wave16k: np.ndarray, params: AudioParams | None = None) -> np.ndarray:
+def log_mel_clips(wave16k: np.ndarray, params: AudioParams | None = None, *,
+                  fold_identical: bool = False) -> np.ndarray:
     """(C, N) 16 kHz float64 -> (clips, 128, target_length) raw log-mel, zero padded.
 
     MUTATES ``wave16k`` when ``reference_inplace_mean`` (pass a copy you own). Clips are centred
     sequentially on the shared buffer, each clip's channel 0 is captured right after its own
     centring, then all clips' frames go through one batched fbank.
+    ``fold_identical``: when every clip is the same span (audio no longer than a clip, as with
+    2 s windows and 2 s clips) return that one clip: the tower's mean over identical clips is
+    that clip's embedding, so the reference's other clips would only repeat the work (they
+    differ from the first by the float rounding of a second, near-zero mean subtraction).
     """
     p = params or AudioParams()
     n = wave16k.shape[1]
@@ -147,7 +152,10 @@ def log_mel_clips(wave16k: np.ndarray, params: AudioParams | None = None) -> np.
         raise ValueError(f"audio: need at least {fb.FRAME_LENGTH} samples at {MODEL_RATE} Hz "
                          f"(25 ms), got {n}")
     captured: list[np.ndarray] = []
-    for s0, s1 in clip_slices(n, p):
+    slices = clip_slices(n, p)
+    if fold_identical and len(set(slices)) == 1:
+        slices = slices[:1]
+    for s0, s1 in slices:
         if min(s1, n) - s0 < fb.FRAME_LENGTH:
             raise ValueError(f"audio: clip [{s0}, {s1}) has fewer than {fb.FRAME_LENGTH} samples "
                              f"of {n}; clip_duration {p.clip_duration} s is too short")
@@ -178,20 +186,23 @@ def normalise(raw: np.ndarray, params: AudioParams | None = None) -> np.ndarray:
     return ((raw - p.mean) / p.std).astype(np.float32)[:, None]
 
 
-def features_from_channels_first(x: np.ndarray, rate: int, params: AudioParams) -> np.ndarray:
+def features_from_channels_first(x: np.ndarray, rate: int, params: AudioParams, *,
+                                 fold_identical: bool = False) -> np.ndarray:
     """Validated (C, N) float64 at ``rate`` (consumed) -> (clips, 1, 128, T) float32."""
     wave = resample(x, rate, MODEL_RATE, params.lowpass_filter_width, params.rolloff)
-    return normalise(log_mel_clips(wave, params), params)
+    return normalise(log_mel_clips(wave, params, fold_identical=fold_identical), params)
 
 
 def audio(waveform: Any, rate: int, *, layout: Layout = "channels_first",
-          params: AudioParams | None = None) -> np.ndarray:
+          params: AudioParams | None = None, fold_identical_clips: bool = False) -> np.ndarray:
     """A float waveform in [-1, 1] -> (3, 1, 128, 204) float32 model input.
 
     ``waveform``: (N,) mono, or 2-D in ``layout``: 'channels_first' = (C, N), the reference's
     layout (default); 'frames_first' = (N, C), the SDK's Sample layout. At most 8 channels;
     only channel 0 reaches the filterbank but clip means cover all channels (as the reference).
     ``rate``: the waveform's sample rate in Hz (resampled to 16 kHz when different).
+    ``fold_identical_clips``: (1, 1, 128, 204) when all clips are one span (see
+    :func:`log_mel_clips`); for towers that take any clip count. Off: the reference exactly.
     Raises TypeError for non-float input, ValueError for bad shapes, NaN/inf, or fewer than
     400 samples at 16 kHz. Warns :class:`AudioLengthWarning` for audio much shorter than 2 s.
     """
@@ -202,4 +213,4 @@ def audio(waveform: Any, rate: int, *, layout: Layout = "channels_first",
     if n16 < fb.FRAME_LENGTH:
         raise ValueError(f"audio: need at least 25 ms (400 samples at {MODEL_RATE} Hz), got "
                          f"{x.shape[1]} samples at {r} Hz ({x.shape[1] / r * 1000:.1f} ms)")
-    return features_from_channels_first(x, r, p)
+    return features_from_channels_first(x, r, p, fold_identical=fold_identical_clips)

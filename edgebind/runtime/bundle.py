@@ -1,26 +1,40 @@
-"""Loading a bundle: verify the manifest and every file hash, then open one encoder per modality
-on the best backend available (overridable)."""
+"""Loading a bundle: verify the manifest and every file, pick one variant per modality for this
+machine (backend, precision, CPU target), check it on the bundle's golden set, and fall back to
+the next variant when it does not compute what the exporter measured.
+
+Order of preference per backend (fastest first): TensorRT trt-int8, trt-fp16; ONNX Runtime on a
+GPU fp16, fp32, int8; ONNX Runtime on the CPU int8, fp32, fp16 (its FP16 kernels are slower than
+FP32 on most CPUs); torch. INT8 variants made for another CPU target are never picked.
+"""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
+from edgebind.runtime import cpu as cpu_info
+from edgebind.runtime import golden as golden_set
 from edgebind.runtime.encoder import Encoder
+from edgebind.runtime.manifest import BundleError, EncoderEntry, FileRef, Manifest, Variant
+from edgebind.runtime.onnx_refs import external_locations
 from edgebind.space import check_same_space
-from edgebind.runtime.manifest import BundleError, FileRef, Manifest, Variant
+
+log = logging.getLogger("edgebind.runtime")
 
 MANIFEST = "manifest.json"
 BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
-# Preference when the caller does not name a precision: fastest first, per backend.
 PRECISION_ORDER = {
     "tensorrt": ("trt-int8", "trt-fp16"),
     "onnxruntime-gpu": ("fp16", "fp32", "int8"),
     "onnxruntime": ("int8", "fp32", "fp16"),
     "torch": ("torch",),
 }
+# Golden-set agreement floors for variants whose manifest records none (older bundles).
+DEFAULT_THRESHOLD = {"fp32": 0.999, "torch": 0.999, "fp16": 0.995}
+DEFAULT_QUANTIZED_THRESHOLD = 0.95
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
@@ -33,6 +47,9 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
 
 def verify_file(root: Path, ref: FileRef) -> None:
     p = root / ref.file
+    if p.is_symlink():
+        raise BundleError(f"{root}: {ref.file} is a symbolic link; bundle files must be regular "
+                          "files inside the bundle directory")
     if not p.is_file():
         raise BundleError(f"{root}: {ref.file} is listed in the manifest but missing")
     size = p.stat().st_size
@@ -45,11 +62,48 @@ def verify_file(root: Path, ref: FileRef) -> None:
                           f"manifest's {ref.sha256[:16]}... (the file was modified)")
 
 
+def verify_external_data(root: Path, variant: Variant) -> None:
+    """An ONNX file may load tensors from other files (relative to its folder, or to the working
+    directory when loaded from bytes); only plain names the manifest lists, and so hashes, are
+    allowed. Checked here rather than left to ONNX Runtime's version-dependent rules."""
+    if variant.format != "onnx":
+        return
+    listed = {r.file for r in variant.external_data}
+    try:
+        used = external_locations(root / variant.file.file)
+    except ValueError as exc:
+        raise BundleError(f"{root}: {variant.file.file} is not a readable ONNX file ({exc})") from exc
+    for loc in sorted(used):
+        if loc not in listed:
+            raise BundleError(f"{root}: {variant.file.file} loads external data from {loc!r}, "
+                              "which the manifest does not list (refusing unhashed weights)")
+
+
+@dataclass
+class Choice:
+    """What ``load_bundle`` runs for one modality on this machine, and why."""
+
+    modality: str
+    variant: str
+    backend: str
+    status: str                    # verified | fallback | unverified | unchecked
+    check: golden_set.CheckResult | None = None
+    tried: list[dict[str, Any]] = field(default_factory=list)   # candidates that failed
+    skipped: list[str] = field(default_factory=list)            # variants not for this machine
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"variant": self.variant, "backend": self.backend, "status": self.status,
+                "check": self.check.to_dict() if self.check else None,
+                "tried": self.tried, "skipped": self.skipped}
+
+
 @dataclass
 class Bundle:
     path: Path
     manifest: Manifest
     encoders: dict[str, Encoder]
+    choices: dict[str, Choice] = field(default_factory=dict)
+    cpu: cpu_info.CpuInfo | None = None
 
     @property
     def space_id(self) -> str:
@@ -62,6 +116,15 @@ class Bundle:
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(self.encoders)
+
+    @property
+    def fallbacks(self) -> dict[str, Choice]:
+        return {m: c for m, c in self.choices.items() if c.status == "fallback"}
+
+    def report(self) -> dict[str, Any]:
+        """Which variant runs per modality, its golden-set check, and the CPU (health, logs)."""
+        return {"cpu": self.cpu.to_dict() if self.cpu else None,
+                "encoders": {m: c.to_dict() for m, c in self.choices.items()}}
 
     def check_space(self, other_space_id: str, what: str = "the other side") -> None:
         """Raise SpaceMismatchError unless ``other_space_id`` is this bundle's space."""
@@ -81,42 +144,118 @@ class Bundle:
 def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
                 precision: str | dict[str, str] | None = None,
                 modalities: Iterable[str] | None = None, threads: int | None = None,
-                warmup: bool = True, verify: bool = True) -> Bundle:
+                warmup: bool = True, verify: bool = True, check: bool = True,
+                fallback: bool = True, target: str | None = None) -> Bundle:
     """Open a bundle directory.
 
     backend: ``auto`` (TensorRT engines if usable, else ONNX Runtime, which itself prefers its
     TensorRT/CUDA providers over the CPU), or one of ``tensorrt``, ``onnxruntime``, ``torch``.
-    precision: one for all modalities or a dict per modality; default: the fastest the backend has.
+    precision: a family (``int8``, ``fp32``, ...) or a variant key, for all modalities or as a
+    dict per modality; default: the fastest the backend has for this CPU.
     verify: check every file's size and sha256 against the manifest (on by default).
+    check: run each picked variant on its golden set; below the variant's threshold it is not
+    used. fallback: then try the next variant (logged, and in ``Bundle.choices``); without it a
+    failed check raises BundleError.
+    target: the CPU target to pick INT8 variants for (default: detected; see runtime.cpu).
     """
     root = Path(path)
     if not root.is_dir():
         raise BundleError(f"{root}: not a directory (a bundle is a directory with {MANIFEST})")
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    machine = cpu_info.detect()
+    if target is not None:
+        machine = cpu_info.CpuInfo(machine.machine, machine.model, machine.flags,
+                                   cpu_info.check_target(target, "load_bundle(target=...)"), True)
     manifest = Manifest.read(root / MANIFEST)
     chosen = list(modalities) if modalities is not None else list(manifest.encoders)
     for m in chosen:
         if m not in manifest.encoders:
             raise BundleError(f"{root}: has no {m!r} encoder; it has "
                               f"{', '.join(manifest.encoders)}")
-    picks = {m: _pick(root, manifest, m, backend, precision) for m in chosen}
     if verify:
         for entry in manifest.encoders.values():
-            for variant in entry.variants.values():
-                for ref in variant.files():
-                    verify_file(root, ref)
+            for ref in entry.files():
+                verify_file(root, ref)
     encoders: dict[str, Encoder] = {}
+    choices: dict[str, Choice] = {}
     try:
-        for m, (be, variant) in picks.items():
-            encoders[m] = _open(root, manifest, m, be, variant, threads)
-            if warmup:
-                encoders[m].warmup()
+        for m in chosen:
+            want = precision.get(m) if isinstance(precision, dict) else precision
+            encoders[m], choices[m] = _open_checked(root, manifest, m, backend, want, threads,
+                                                    machine, warmup, check, fallback)
     except Exception:
         for e in encoders.values():
             e.close()
         raise
-    return Bundle(root, manifest, encoders)
+    return Bundle(root, manifest, encoders, choices, machine)
+
+
+def _open_checked(root: Path, manifest: Manifest, m: str, backend: str, want: str | None,
+                  threads: int | None, machine: cpu_info.CpuInfo, warmup: bool, check: bool,
+                  fallback: bool) -> tuple[Encoder, Choice]:
+    entry = manifest.encoders[m]
+    candidates, skipped = _candidates(root, entry, backend, want, machine.target, fallback)
+    golden = _golden(root, entry) if check else None
+    tried: list[dict[str, Any]] = []
+    for be, variant in candidates:
+        try:
+            enc = _open(root, manifest, m, be, variant, threads)
+        except BundleError:
+            raise                   # a tampered bundle is refused, not worked around
+        except Exception as exc:
+            tried.append({"variant": variant.precision, "error": f"{type(exc).__name__}: {exc}"[:300]})
+            if not fallback:
+                raise BundleError(f"{root}: {m} {variant.precision} could not be opened: {exc}") from exc
+            log.warning("%s: %s %s could not be opened here (%s); trying the next variant",
+                        root, m, variant.precision, exc)
+            continue
+        if golden is None:
+            try:
+                if warmup or check:
+                    enc.warmup()
+            except Exception as exc:
+                enc.close()
+                raise BundleError(f"{root}: {m} {variant.precision} does not run: {exc}") from exc
+            status = "unverified" if check else "unchecked"
+            return enc, Choice(m, variant.precision, be, status, None, tried, skipped)
+        result = golden_set.check(enc, golden, _threshold(variant), variant.precision)
+        if result.passed:
+            status = "fallback" if tried else "verified"
+            if tried:
+                log.warning("%s: %s runs %s on %s after %s", root, m, variant.precision,
+                            machine.describe(), "; ".join(_why(t) for t in tried))
+            return enc, Choice(m, variant.precision, be, status, result, tried, skipped)
+        enc.close()
+        tried.append(result.to_dict())
+        if not fallback:
+            raise BundleError(f"{root}: {m} {variant.precision} failed its golden-set check on "
+                              f"{machine.describe()}: {_why(result.to_dict())}")
+    detail = "; ".join(_why(t) for t in tried) or "no variant runs here"
+    raise BundleError(f"{root}: no {m} variant computes correctly on {machine.describe()} "
+                      f"({detail}; skipped: {', '.join(skipped) or 'none'})")
+
+
+def _why(t: dict[str, Any]) -> str:
+    if t.get("error"):
+        return f"{t['variant']} failed ({t['error']})"
+    return (f"{t['variant']} agreement {t['agreement_min']} below its threshold "
+            f"{t['threshold']}")
+
+
+def _threshold(variant: Variant) -> float:
+    if variant.threshold is not None:
+        return variant.threshold
+    return DEFAULT_THRESHOLD.get(variant.family, DEFAULT_QUANTIZED_THRESHOLD)
+
+
+def _golden(root: Path, entry: EncoderEntry) -> golden_set.GoldenSet | None:
+    if entry.golden is None:
+        return None
+    try:
+        return golden_set.GoldenSet.load(root / entry.golden.file, entry.input.dtype)
+    except golden_set.GoldenSetError as exc:
+        raise BundleError(f"{root}: {entry.modality} golden set: {exc}") from exc
 
 
 def _backend_usable(name: str) -> bool:
@@ -130,36 +269,71 @@ def _backend_usable(name: str) -> bool:
     return torch_backend.available()
 
 
-def _pick(root: Path, manifest: Manifest, modality: str, backend: str,
-          precision: str | dict[str, str] | None) -> tuple[str, Variant]:
-    variants = manifest.encoders[modality].variants
-    want = precision.get(modality) if isinstance(precision, dict) else precision
-    if want is not None:
-        if want not in variants:
-            raise BundleError(f"{root}: {modality} has no {want!r} model; it has "
+def _natural_backend(variant: Variant) -> str:
+    return {"onnx": "onnxruntime", "tensorrt": "tensorrt", "torch": "torch"}[variant.format]
+
+
+def _for_target(variant: Variant, target: str | None) -> bool:
+    return variant.targets is None or (target is not None and target in variant.targets)
+
+
+def _order(be: str) -> tuple[str, ...]:
+    if be == "onnxruntime":
+        from edgebind.runtime.backends import onnxruntime
+        if onnxruntime.has_gpu_provider():
+            return PRECISION_ORDER["onnxruntime-gpu"]
+    return PRECISION_ORDER[be]
+
+
+def _candidates(root: Path, entry: EncoderEntry, backend: str, want: str | None,
+                target: str | None, fallback: bool) -> tuple[list[tuple[str, Variant]], list[str]]:
+    """Variants to try in order, and notes on those not made for this machine."""
+    variants = entry.variants
+    skipped = [f"{k} (made for {', '.join(v.targets or ())}; this CPU is {target or 'unknown'})"
+               for k, v in variants.items() if not _for_target(v, target)]
+    backends = ["tensorrt", "onnxruntime", "torch"] if backend == "auto" else [backend]
+    usable = [be for be in backends if _backend_usable(be)]
+    ordered: list[tuple[str, Variant]] = []
+    for be in usable:
+        for fam in _order(be):
+            ordered += [(be, v) for v in variants.values()
+                        if v.family == fam and _natural_backend(v) == be and _for_target(v, target)]
+    if want is None:
+        if not ordered:
+            raise BundleError(f"{root}: no {entry.modality} model runs on backend {backend!r} "
+                              f"here; the bundle has {', '.join(variants)}"
+                              + (f"; skipped {'; '.join(skipped)}" if skipped else ""))
+        return ordered, skipped
+    if want in variants:          # a variant key: exactly that one first (the user's choice)
+        first = [variants[want]]
+    else:
+        first = [v for v in variants.values() if v.family == want and _for_target(v, target)]
+        if not first:
+            families = sorted({v.family for v in variants.values()})
+            if want in families and fallback and ordered:
+                log.warning("%s: %s has no %s variant made for this CPU (%s); using the next "
+                            "one", root, entry.modality, want, target or "unknown target")
+                return ordered, skipped
+            if want in families:
+                raise BundleError(f"{root}: {entry.modality} has no {want!r} variant made for "
+                                  f"this CPU ({target or 'unknown target'}); "
+                                  f"skipped {'; '.join(skipped)}")
+            raise BundleError(f"{root}: {entry.modality} has no {want!r} model; it has "
                               f"{', '.join(variants)}")
-        be = _backend_for(variants[want], backend)
+    picks = []
+    for v in first:
+        be = _backend_for(v, backend)
         if not _backend_usable(be):
-            raise RuntimeError(f"{modality} {want} needs the {be} backend, which is not usable here")
-        return be, variants[want]
-    candidates = ["tensorrt", "onnxruntime", "torch"] if backend == "auto" else [backend]
-    for be in candidates:
-        if not _backend_usable(be):
-            continue
-        order = PRECISION_ORDER[be]
-        if be == "onnxruntime":
-            from edgebind.runtime.backends import onnxruntime
-            if onnxruntime.has_gpu_provider():
-                order = PRECISION_ORDER["onnxruntime-gpu"]
-        for p in order:
-            if p in variants and _backend_for(variants[p], be) == be:
-                return be, variants[p]
-    raise BundleError(f"{root}: no {modality} model runs on backend {backend!r} here; the bundle "
-                      f"has {', '.join(variants)}")
+            raise RuntimeError(f"{entry.modality} {v.precision} needs the {be} backend, which is "
+                               "not usable here")
+        picks.append((be, v))
+    if fallback:
+        picks += [c for c in ordered if c[1] not in first]
+    return picks, skipped
 
 
 def _backend_for(variant: Variant, requested: str) -> str:
-    natural = {"onnx": "onnxruntime", "tensorrt": "tensorrt", "torch": "torch"}[variant.format]
+    natural = _natural_backend(variant)
     if requested not in ("auto", natural):
         raise BundleError(f"a {variant.format} file ({variant.file.file}) cannot run on the "
                           f"{requested} backend")
@@ -169,6 +343,7 @@ def _backend_for(variant: Variant, requested: str) -> str:
 def _open(root: Path, manifest: Manifest, modality: str, backend: str, variant: Variant,
           threads: int | None) -> Encoder:
     entry = manifest.encoders[modality]
+    verify_external_data(root, variant)   # always: ONNX Runtime would follow any reference
     args = (root / variant.file.file, modality, variant.precision, entry.input, entry.output,
             manifest.space_id)
     if backend == "tensorrt":

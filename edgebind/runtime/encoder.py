@@ -68,12 +68,15 @@ class Encoder(ABC):
         return np.ascontiguousarray(batch)
 
     def warmup(self, batch_size: int = 1) -> None:
-        """Run once on zeros so the first real call does not pay for lazy initialisation."""
-        shape = [batch_size if isinstance(s, str) else s for s in self.input_shape]
+        """Run once on zeros so the first real call does not pay for lazy initialisation.
+        Goes through ``embed``, so an output that does not fit the manifest fails here, at
+        load, not on every window later."""
+        shape = [batch_size if isinstance(s, str) and i == 0 else (1 if isinstance(s, str) else s)
+                 for i, s in enumerate(self.input_shape)]
         x = np.zeros(shape, dtype=self.input_dtype)
         if self.modality == "text":
             x[:, 0], x[:, 1] = 49406, 49407   # a valid (empty) prompt: SOT, EOT
-        self._run(x)
+        self.embed(x)
 
     @abstractmethod
     def _run(self, batch: np.ndarray) -> np.ndarray: ...

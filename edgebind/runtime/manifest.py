@@ -13,11 +13,16 @@ A bundle is a directory holding ``manifest.json`` beside its model files. Format
           "input":  {"name": "vision", "shape": ["batch", 3, 224, 224], "dtype": "float32"},
           "output": {"name": "embedding", "shape": ["batch", 512], "dtype": "float32"},
           "variants": {
-            "<precision>": {              # fp32 | fp16 | int8 | trt-fp16 | trt-int8 | torch
+            "<variant>": {                # fp32 | fp16 | int8 | int8-<form> | trt-fp16 | trt-int8 | torch
               "file": "vision.fp32.onnx", "format": "onnx" | "tensorrt" | "torch",
               "sha256": "...", "bytes": 123, "external_data": [{"file":..,"sha256":..,"bytes":..}],
+              "precision": "int8",        # the family (default: the variant's key)
+              "targets": ["x86-vnni", "arm64"],   # CPUs it is made for (absent: any)
+              "check": {"threshold": 0.98, "export": {...}},  # golden-set agreement floor
               "quantization": {...}, "parity": {...}, "accuracy": {...}
-            }}}},
+            }},
+          "golden": {"file": "vision.golden.npz", "sha256": "...", "bytes": 123, "n": 4}
+        }},
       "edgebind_version": "0.1.0", "created": "2026-11-29T10:00:00Z"
     }
 
@@ -66,7 +71,7 @@ class FileRef:
 
 @dataclass(frozen=True)
 class Variant:
-    """One model file of one modality at one precision."""
+    """One model file of one modality at one precision (``precision`` is the variant's key)."""
 
     precision: str
     file: FileRef
@@ -76,6 +81,23 @@ class Variant:
 
     def files(self) -> tuple[FileRef, ...]:
         return (self.file, *self.external_data)
+
+    @property
+    def family(self) -> str:
+        """fp32, fp16, int8, trt-fp16, ...: what ``load_bundle(precision=...)`` asks for."""
+        return str(self.info.get("precision", self.precision))
+
+    @property
+    def targets(self) -> tuple[str, ...] | None:
+        """The CPU targets this variant is made for; None: any."""
+        t = self.info.get("targets")
+        return tuple(t) if t else None
+
+    @property
+    def threshold(self) -> float | None:
+        """Golden-set agreement below which this variant is not used on a machine."""
+        check = self.info.get("check")
+        return float(check["threshold"]) if isinstance(check, dict) and "threshold" in check else None
 
     def to_dict(self) -> dict[str, Any]:
         d = {**self.file.to_dict(), "format": self.format,
@@ -90,10 +112,19 @@ class EncoderEntry:
     input: TensorSpec
     output: TensorSpec
     variants: dict[str, Variant]
+    golden: FileRef | None = None     # inputs + FP32 reference embeddings (runtime.golden)
+    golden_n: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"input": self.input.to_dict(), "output": self.output.to_dict(),
-                "variants": {p: v.to_dict() for p, v in self.variants.items()}}
+        d = {"input": self.input.to_dict(), "output": self.output.to_dict(),
+             "variants": {p: v.to_dict() for p, v in self.variants.items()}}
+        if self.golden is not None:
+            d["golden"] = {**self.golden.to_dict(), "n": self.golden_n}
+        return d
+
+    def files(self) -> tuple[FileRef, ...]:
+        refs = [r for v in self.variants.values() for r in v.files()]
+        return tuple(refs + ([self.golden] if self.golden is not None else []))
 
 
 @dataclass(frozen=True)
@@ -122,6 +153,8 @@ class Manifest:
             raw = json.loads(path.read_text())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BundleError(f"{path}: not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise BundleError(f"{path}: JSON nested too deeply to be a manifest") from exc
         return cls.from_dict(raw, where=str(path))
 
     @classmethod
@@ -145,12 +178,21 @@ class Manifest:
             r.expect(isinstance(e, dict), key, "an object", e)
             inp = r.tensor(e, f"{key}.input")
             out = r.tensor(e, f"{key}.output")
-            r.expect(out.shape[-1] == embed_dim, f"{key}.output.shape",
-                     f"last dimension {embed_dim} (embed_dim)", list(out.shape))
+            r.expect(bool(out.shape) and out.shape[-1] == embed_dim, f"{key}.output.shape",
+                     f"a shape whose last dimension is {embed_dim} (embed_dim)", list(out.shape))
             variants_raw = r.get(e, "variants", dict, key)
             r.expect(bool(variants_raw), f"{key}.variants", "at least one precision", variants_raw)
             variants = {p: r.variant(p, v, f"{key}.variants.{p}") for p, v in variants_raw.items()}
-            encoders[modality] = EncoderEntry(modality, inp, out, variants)
+            golden, golden_n = None, 0
+            if e.get("golden") is not None:
+                g = r.get(e, "golden", dict, key)
+                golden = r.fileref(g, f"{key}.golden")
+                golden_n = g.get("n", 0)
+                r.expect(isinstance(golden_n, int) and not isinstance(golden_n, bool)
+                         and golden_n >= 0, f"{key}.golden.n", "a count", golden_n)
+            encoders[modality] = EncoderEntry(modality, inp, out, variants, golden, golden_n)
+        for k in ("model", "preprocess"):
+            r.expect(isinstance(raw.get(k) or {}, dict), k, "an object", raw.get(k))
         known = {"format", "format_version", "space_id", "embed_dim", "encoders", "model", "preprocess"}
         return cls(space_id=space_id, embed_dim=embed_dim, encoders=encoders,
                    model=dict(raw.get("model") or {}), preprocess=dict(raw.get("preprocess") or {}),
@@ -202,6 +244,19 @@ class _Reader:
         self.expect(isinstance(ext, list), f"{key}.external_data", "a list", ext)
         refs = tuple(self.fileref(x, f"{key}.external_data[{i}]") if isinstance(x, dict)
                      else self.fileref({}, f"{key}.external_data[{i}]") for i, x in enumerate(ext))
+        fam = v.get("precision", precision)
+        self.expect(isinstance(fam, str) and bool(fam), f"{key}.precision", "a precision name", fam)
+        targets = v.get("targets")
+        self.expect(targets is None or (isinstance(targets, list) and bool(targets) and
+                                        all(isinstance(t, str) and t for t in targets)),
+                    f"{key}.targets", "a non-empty list of CPU target names", targets)
+        check = v.get("check")
+        if check is not None:
+            self.expect(isinstance(check, dict), f"{key}.check", "an object", check)
+            th = check.get("threshold")
+            self.expect(isinstance(th, (int, float)) and not isinstance(th, bool)
+                        and -1.0 <= th <= 1.0, f"{key}.check.threshold",
+                        "a cosine between -1 and 1", th)
         known = {"file", "sha256", "bytes", "format", "external_data"}
         return Variant(precision, self.fileref(v, key), fmt, refs,
                        {k: val for k, val in v.items() if k not in known})

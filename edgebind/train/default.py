@@ -7,8 +7,9 @@ a bundle (<= 20 MB) with an anchor set for the eight simulated events.
 2. stage 1: vision <-> text contrastive (frame <-> caption), both towers trained;
 3. stage 2: audio, depth, thermal and IMU each bound to the FROZEN vision tower (InfoNCE on
    precomputed vision embeddings), never paired with text;
-4. export: sensor towers FP32, the text tower FP16 (its 49408-row token table dominates), the
-   training preprocessing (2 s audio/IMU windows) in the manifest;
+4. export: sensor towers FP32 plus INT8 for every CPU target (the device picks its own and
+   checks it on the encoder's golden set, falling back to FP32), the text tower FP16 (its
+   49408-row token table dominates), the training preprocessing (2 s audio/IMU windows);
 5. the anchor set (each event's captions through the bundle's text tower) and the evaluation
    on a held-out seed, recorded beside the bundle (``eval.json``, ``eval.md``).
 
@@ -214,7 +215,8 @@ def write_calibration(data, folder: Path, n: int = 48) -> Path:
 def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
                    progress: bool = True, difficulty: float = 1.0,
                    data: str = "edgebind.sim sample_clip") -> Path:
-    """Sensor towers FP32 + text FP16 in one bundle with the training preprocessing."""
+    """Sensor towers FP32 + INT8 (every CPU target) and text FP16 in one bundle, with golden
+    sets and the training preprocessing."""
     from edgebind.export import ExportOptions, export_bundle
     from edgebind.export.source import space_id_of
     from edgebind.modality import MODALITIES
@@ -227,11 +229,11 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
     build = dest.parent / f".{dest.name}.build"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
-    parts = {"sensors": (["vision", *SENSORS], ["fp32"]), "text": (["text"], ["fp16"])}
+    parts = {"sensors": (["vision", *SENSORS], ["fp32", "int8"]), "text": (["text"], ["fp16"])}
     manifests = {}
     for name, (mods, precisions) in parts.items():
         opts = ExportOptions(modalities=mods, precisions=precisions, calibration=str(calibration),
-                             progress=progress, smoothquant=None)
+                             progress=progress, int8_form="dynamic", targets=["all"])
         manifests[name] = export_bundle(model, build / name, opts, space_id=space, model_info=info)
     final = build / "bundle"
     final.mkdir()
@@ -239,9 +241,8 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
     for name, man in manifests.items():
         for m, entry in man.encoders.items():
             encoders[m] = entry
-            for v in entry.variants.values():
-                for ref in v.files():
-                    shutil.copy2(build / name / ref.file, final / ref.file)
+            for ref in entry.files():
+                shutil.copy2(build / name / ref.file, final / ref.file)
     first = manifests["sensors"]
     manifest = dataclasses.replace(
         first, encoders={m: encoders[m] for m in MODALITIES if m in encoders},
