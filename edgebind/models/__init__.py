@@ -16,6 +16,7 @@ from edgebind.models.checkpoint import (  # noqa: E402
     infer_config,
     load_checkpoint,
     read_state_dict,
+    torch_load,
 )
 from edgebind.models.config import PRESETS, ImageBindConfig, resolve_config  # noqa: E402
 from edgebind.models.imagebind import ImageBindModel, build  # noqa: E402
@@ -31,4 +32,5 @@ __all__ = [
     "load_checkpoint",
     "read_state_dict",
     "resolve_config",
+    "torch_load",
 ]

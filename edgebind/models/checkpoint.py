@@ -7,10 +7,11 @@ scale with the towers asked for, not with the file.
 from __future__ import annotations
 
 import os
+import pickle
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import IO, Any, Iterable, Mapping
 
 import torch
 from torch import Tensor
@@ -34,20 +35,49 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     pass
 
 
+def torch_load(source: str | os.PathLike[str] | IO[bytes], *, mmap: bool = False,
+               name: str | None = None) -> Any:
+    """The one way EdgeBind reads a torch file: ``weights_only=True``, on CPU. A file whose
+    pickle asks for anything beyond tensors and plain data (a crafted file that would run code)
+    is refused with a CheckpointError before any of it runs; other errors pass through."""
+    try:
+        return torch.load(source, weights_only=True, mmap=mmap, map_location="cpu")
+    except pickle.UnpicklingError as err:
+        text = str(err)
+        if "Weights only load failed" not in text:
+            raise
+        # ``from None``: torch's own message suggests weights_only=False, the very hole.
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        if found:
+            raise CheckpointError(f"refusing to load {name or source}: it asks to import and "
+                                  f"call {found.group(1)} while loading, which no file of "
+                                  f"tensors and plain data does (crafted or tampered with?); "
+                                  f"nothing in it was run") from None
+        detail = [p.strip() for p in text.split("\n\n")[1:] if p.strip()
+                  and not p.startswith("Check the documentation")]
+        raise CheckpointError(f"cannot read checkpoint {name or source} (truncated or not a "
+                              f"torch checkpoint?): {' '.join(detail) or 'unpickling failed'}"
+                              ) from None
+
+
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
     """``torch.load`` (weights only, memory-mapped, on CPU) and unwrap; clear errors on failure."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointNotFoundError(f"checkpoint not found: {p}")
     try:
-        obj = torch.load(p, weights_only=True, mmap=True, map_location="cpu")
+        obj = torch_load(p, mmap=True)
+    except CheckpointError:
+        raise
     except Exception as mmap_err:  # noqa: BLE001 - torch raises many types for bad files
         # Files in the legacy (pre-zip) format cannot be mapped; read those the plain way.
         if "mmap" not in str(mmap_err):
             raise CheckpointError(f"cannot read checkpoint {p} (truncated or not a torch "
                                   f"checkpoint?): {type(mmap_err).__name__}: {mmap_err}") from mmap_err
         try:
-            obj = torch.load(p, weights_only=True, map_location="cpu")
+            obj = torch_load(p)
+        except CheckpointError:
+            raise
         except Exception as err:  # noqa: BLE001
             raise CheckpointError(f"cannot read checkpoint {p} (truncated or not a torch "
                                   f"checkpoint?): {type(err).__name__}: {err}") from err

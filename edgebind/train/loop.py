@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import math
 import os
 import sys
@@ -124,13 +125,32 @@ def save_checkpoint(path: Path, task: nn.Module, opt, sched, step: int, cfg: Tra
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint written by ``save_checkpoint``, read weights-only: a run folder is not
+    trusted to hold code (every value in the state is a tensor or plain data)."""
+    from edgebind.models import CheckpointError, torch_load
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch_load(path)
+    except CheckpointError:
+        raise
     except Exception as err:  # noqa: BLE001 - torch raises many types for bad files
-        raise RuntimeError(f"cannot read training checkpoint {path}: {err}") from err
+        raise CheckpointError(f"cannot read training checkpoint {path}: {err}") from err
     if not isinstance(state, dict) or state.get("format") != "edgebind.train-checkpoint/1":
-        raise RuntimeError(f"{path} is not an edgebind training checkpoint")
+        raise CheckpointError(f"{path} is not an edgebind training checkpoint")
     return state
+
+
+def _check_extra_state(extra: dict[str, Any] | None) -> None:
+    """Refuse up front what would make the checkpoint unloadable weights-only."""
+    from edgebind.models import CheckpointError, torch_load
+    buf = io.BytesIO()
+    torch.save(extra or {}, buf)
+    buf.seek(0)
+    try:
+        torch_load(buf, name="extra_state")
+    except CheckpointError as err:
+        raise ValueError(f"extra_state must hold only tensors and plain data (dict, list, "
+                         f"tuple, str, int, float, bool, None) so that checkpoints load "
+                         f"weights-only: {err}") from None
 
 
 def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Path | None = None,
@@ -144,6 +164,7 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     share of every global batch and DDP averages the gradients.
     """
     cfg.validate()
+    _check_extra_state(extra_state)
     info = dist_mod.init()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -37,7 +37,13 @@ def load_model(spec: str | os.PathLike, modalities: Iterable[str] | None = None,
     if not path.is_file():
         raise FileNotFoundError(f"{spec!r} is neither a preset ({', '.join(models.PRESETS)}) nor "
                                 "an existing model file")
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = models.torch_load(path)
+    except models.CheckpointError:
+        raise
+    except Exception as err:  # noqa: BLE001 - torch raises many types for bad files
+        raise models.CheckpointError(f"cannot read model file {path} (truncated or not a torch "
+                                     f"file?): {type(err).__name__}: {err}") from err
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         return models.load_checkpoint(obj["model"], config=obj["config"], modalities=modalities)
     return models.load_checkpoint(path, modalities=modalities)
