@@ -1,13 +1,18 @@
-"""``make_sink(cfg, source)``: a sink from a ``[[sinks]]`` config table. Errors name the source
-(file and table), the key and what was expected."""
+"""Sinks from ``[[sinks]]`` config tables, in two steps: ``parse_sink`` validates a table and
+opens nothing (``edgebind run --check`` and reload use it), ``open_sink`` makes the sink.
+``make_sink`` does both. Errors name the source (file and table), the key and what was expected,
+and never echo a secret (``password``)."""
 from __future__ import annotations
 
 import importlib
-import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from edgebind.checks import in_range
+from edgebind.errors import EdgeBindError
 from edgebind.sinks.base import Sink
 
 KINDS = ("jsonl", "tcp", "unix", "mqtt", "callback")
@@ -21,36 +26,53 @@ _KEYS = {
              "certfile", "keyfile", "tls_insecure", "status_topic"},
     "callback": {"target", "callback"},
 }
+# Values never repeated in an error message: it ends up in logs and the systemd status line.
+SECRET_KEYS = frozenset({"password"})
 
 
-def _isfinite(v) -> bool:
-    """math.isfinite that says False (not OverflowError) for integers too large for a float."""
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False
+class SinkConfigError(EdgeBindError, ValueError):
+    """An invalid ``[[sinks]]`` table; the message names the source, the key and what was
+    expected."""
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """A validated sink table: what ``open_sink`` builds. ``resource`` is what the sink holds
+    exclusively once open (a TCP port, a socket path), so a reload knows which new sink must
+    wait for an old one to let go."""
+
+    kind: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    resource: tuple | None = None
+    source: str = "[[sinks]]"
 
 
 class _Table:
-    def __init__(self, cfg: dict[str, Any], source: str):
-        self.cfg, self.source = cfg, source
+    def __init__(self, cfg: dict[str, Any], source: str, base_dir: Path | None):
+        self.cfg, self.source, self.base_dir = cfg, source, base_dir
 
-    def fail(self, key: str, want: str) -> ValueError:
+    def fail(self, key: str, want: str) -> SinkConfigError:
         got = self.cfg.get(key, "<missing>")
-        return ValueError(f"{self.source}: key {key!r}: expected {want}, got {got!r:.80}")
-
-    def has(self, key: str) -> bool:
-        return key in self.cfg
+        shown = "<hidden>" if key in SECRET_KEYS else _short(got)
+        return SinkConfigError(f"{self.source}: key {key!r}: expected {want}, got {shown}")
 
     def str(self, key: str, default: Any = None, required: bool = False) -> Any:
         if key not in self.cfg:
             if required:
-                raise ValueError(f"{self.source}: missing key {key!r}")
+                raise SinkConfigError(f"{self.source}: missing key {key!r}")
             return default
         v = self.cfg[key]
         if not isinstance(v, str) or not v:
             raise self.fail(key, "a non-empty string")
         return v
+
+    def path(self, key: str, default: Any = None, required: bool = False) -> Any:
+        """A file path; a relative one is taken relative to the config file's folder."""
+        v = self.str(key, default, required)
+        if v is None or v == "-" or self.base_dir is None:
+            return v
+        p = Path(v).expanduser()
+        return str(p if p.is_absolute() else self.base_dir / p)
 
     def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
         if key not in self.cfg:
@@ -64,7 +86,7 @@ class _Table:
         if key not in self.cfg:
             return default
         v = self.cfg[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _isfinite(v) or not lo <= v <= hi:
+        if not in_range(v, lo, hi):
             raise self.fail(key, f"a number in [{lo:g}, {hi:g}]")
         return float(v)
 
@@ -83,12 +105,19 @@ class _Table:
         return v
 
 
+def _short(v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
+        return f"an integer of {len(str(abs(v)))} digits"
+    return f"{v!r:.80}"
+
+
 def parse_listen(value: str, where: str) -> tuple[str, int]:
     """"HOST:PORT" or "[v6]:PORT" -> (host, port)."""
     host, sep, port = value.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{where}: expected \"HOST:PORT\" (e.g. \"127.0.0.1:7700\"), got {value!r:.80}")
+        raise SinkConfigError(f"{where}: expected \"HOST:PORT\" (e.g. \"127.0.0.1:7700\"), got "
+                              f"{value!r:.80}")
     return host, int(port)
 
 
@@ -96,103 +125,147 @@ def resolve_callable(target: str, where: str) -> Callable[..., Any]:
     """"package.module:attribute" -> the callable it names."""
     mod, sep, attr = target.partition(":")
     if not sep or not mod or not attr:
-        raise ValueError(f"{where}: expected \"package.module:function\", got {target!r:.80}")
+        raise SinkConfigError(f"{where}: expected \"package.module:function\", got {target!r:.80}")
     try:
         obj: Any = importlib.import_module(mod)
     except ImportError as exc:
-        raise ValueError(f"{where}: cannot import module {mod!r} ({exc})") from None
+        raise SinkConfigError(f"{where}: cannot import module {mod!r} ({exc})") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"{where}: module {mod!r} has no attribute {attr!r}")
+            raise SinkConfigError(f"{where}: module {mod!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ValueError(f"{where}: {target!r} is not callable")
+        raise SinkConfigError(f"{where}: {target!r} is not callable")
     return obj
 
 
-def make_sink(cfg: Any, source: str = "[[sinks]]") -> Sink:
-    """Build a sink from a config table such as ``{kind = "mqtt", host = "broker", qos = 1}``.
+def parse_sink(cfg: Any, source: str = "[[sinks]]", base_dir: str | os.PathLike | None = None
+               ) -> SinkSpec:
+    """Validate a config table such as ``{kind = "mqtt", host = "broker", qos = 1}`` without
+    opening anything. Relative paths are resolved against ``base_dir`` (the config's folder).
 
     Common keys: kind (jsonl | tcp | unix | mqtt | callback), name, queue_size, drain_timeout_s,
     events (only these event names), states (only these states: start, end, instant)."""
     if not isinstance(cfg, dict):
-        raise ValueError(f"{source}: expected a table with a 'kind' key, got {cfg!r:.80}")
-    t = _Table(cfg, source)
+        raise SinkConfigError(f"{source}: expected a table with a 'kind' key, got {cfg!r:.80}")
+    t = _Table(cfg, source, None if base_dir is None else Path(base_dir))
     kind = cfg.get("kind")
     if kind not in KINDS:
         raise t.fail("kind", "one of " + ", ".join(KINDS))
     unknown = sorted(set(cfg) - set(_COMMON) - _KEYS[kind])
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)} for a {kind} sink; expected "
-                         f"some of {', '.join(sorted(set(_COMMON) | _KEYS[kind]))}")
+        raise SinkConfigError(f"{source}: unknown key(s) {', '.join(unknown)} for a {kind} sink; "
+                              f"expected some of {', '.join(sorted(set(_COMMON) | _KEYS[kind]))}")
     states = t.names("states")
     if states and any(s not in ("start", "end", "instant") for s in states):
         raise t.fail("states", "a list of start, end, instant")
     common = dict(name=t.str("name", None), queue_size=t.int("queue_size", 1024, 1, 10_000_000),
                   drain_timeout_s=t.num("drain_timeout_s", 2.0, 0.0, 3600.0),
                   events=t.names("events"), states=states)
+    kw, resource = _KIND_PARSERS[kind](t)
+    return SinkSpec(kind, {**kw, **common}, resource, source)
+
+
+def _jsonl(t: _Table) -> tuple[dict, tuple | None]:
+    return dict(path=t.path("path", "-"), max_bytes=t.int("max_bytes", 0, 0, 1 << 40),
+                backups=t.int("backups", 5, 0, 1000), fsync=t.bool("fsync", False)), None
+
+
+def _stream_server(t: _Table) -> dict[str, Any]:
+    return dict(client_buffer=t.int("client_buffer", 256, 1, 1_000_000),
+                max_clients=t.int("max_clients", 32, 1, 10_000),
+                send_buffer_bytes=t.int("send_buffer_bytes", None, 1024, 1 << 30))
+
+
+def _tcp(t: _Table) -> tuple[dict, tuple | None]:
+    host, port = parse_listen(t.str("listen", required=True), f"{t.source}: key 'listen'")
+    return dict(host=host, port=port, **_stream_server(t)), (("tcp", port) if port else None)
+
+
+def _unix(t: _Table) -> tuple[dict, tuple | None]:
+    path = t.path("path", required=True)
+    kw = dict(path=path, mode=t.int("mode", None, 0, 0o777), **_stream_server(t))
+    return kw, ("unix", os.path.abspath(path))
+
+
+def _mqtt(t: _Table) -> tuple[dict, tuple | None]:
+    lo = t.num("reconnect_min_s", 1.0, 0.01, 3600.0)
+    hi = t.num("reconnect_max_s", max(30.0, lo), lo, 86400.0)
+    kw: dict[str, Any] = {}
+    for key in ("topic_prefix", "status_topic"):
+        kw[key] = t.str(key, "edgebind/events" if key == "topic_prefix" else None)
+        if kw[key] and any(ch in kw[key] for ch in "+#"):
+            raise t.fail(key, "a topic without the wildcards + and #")
+    for key in ("ca_certs", "certfile", "keyfile"):
+        kw[key] = t.path(key, None)
+        if kw[key] is not None and not os.path.isfile(kw[key]):
+            raise t.fail(key, "the path of an existing PEM file")
+    if kw["keyfile"] and not kw["certfile"]:
+        raise SinkConfigError(f"{t.source}: key 'keyfile' needs 'certfile' (the client "
+                              "certificate) too")
+    kw.update(host=t.str("host", "127.0.0.1"), port=t.int("port", 1883, 1, 65535),
+              tls=t.bool("tls", False), tls_insecure=t.bool("tls_insecure", False),
+              qos=t.int("qos", 1, 0, 2), retain=t.bool("retain", False),
+              client_id=t.str("client_id", None), username=t.str("username", None),
+              password=t.str("password", None), keepalive=t.int("keepalive", 30, 5, 3600),
+              offline_buffer=t.int("offline_buffer", 1000, 1, 10_000_000),
+              reconnect_min_s=lo, reconnect_max_s=hi)
+    return kw, None
+
+
+def _callback(t: _Table) -> tuple[dict, tuple | None]:
+    if "callback" in t.cfg:
+        fn = t.cfg["callback"]
+        if not callable(fn):
+            raise t.fail("callback", "a Python callable")
+    else:
+        fn = resolve_callable(t.str("target", required=True), f"{t.source}: key 'target'")
+    return dict(callback=fn), None
+
+
+_KIND_PARSERS = {"jsonl": _jsonl, "tcp": _tcp, "unix": _unix, "mqtt": _mqtt,
+                 "callback": _callback}
+
+
+def open_sink(spec: SinkSpec) -> Sink:
+    """Make the sink a validated table describes (this opens files, sockets, connections)."""
+    kw = dict(spec.kwargs)
     try:
-        if kind == "jsonl":
+        if spec.kind == "jsonl":
             from edgebind.sinks.jsonl import JsonlSink
-            return JsonlSink(t.str("path", "-"), max_bytes=t.int("max_bytes", 0, 0, 1 << 40),
-                             backups=t.int("backups", 5, 0, 1000), fsync=t.bool("fsync", False), **common)
-        if kind in ("tcp", "unix"):
-            sock_kw = dict(client_buffer=t.int("client_buffer", 256, 1, 1_000_000),
-                           max_clients=t.int("max_clients", 32, 1, 10_000),
-                           send_buffer_bytes=t.int("send_buffer_bytes", None, 1024, 1 << 30))
-            if kind == "tcp":
-                from edgebind.sinks.sockets import TcpSink
-                host, port = parse_listen(t.str("listen", required=True), f"{source}: key 'listen'")
-                return TcpSink(host, port, **sock_kw, **common)
+            return JsonlSink(kw.pop("path"), **kw)
+        if spec.kind == "tcp":
+            from edgebind.sinks.sockets import TcpSink
+            return TcpSink(kw.pop("host"), kw.pop("port"), **kw)
+        if spec.kind == "unix":
             from edgebind.sinks.sockets import UnixSink
-            return UnixSink(t.str("path", required=True), mode=t.int("mode", None, 0, 0o777),
-                            **sock_kw, **common)
-        if kind == "mqtt":
+            return UnixSink(kw.pop("path"), **kw)
+        if spec.kind == "mqtt":
             from edgebind.sinks.mqtt import MqttSink
-            lo = t.num("reconnect_min_s", 1.0, 0.01, 3600.0)
-            hi = t.num("reconnect_max_s", max(30.0, lo), lo, 86400.0)
-            qos = t.int("qos", 1, 0, 2)
-            prefix = t.str("topic_prefix", "edgebind/events")
-            if any(ch in prefix for ch in "+#"):
-                raise t.fail("topic_prefix", "a topic without the wildcards + and #")
-            status_topic = t.str("status_topic", None)
-            if status_topic and any(ch in status_topic for ch in "+#"):
-                raise t.fail("status_topic", "a topic without the wildcards + and #")
-            files = {}
-            for key in ("ca_certs", "certfile", "keyfile"):
-                files[key] = t.str(key, None)
-                if files[key] is not None and not os.path.isfile(files[key]):
-                    raise t.fail(key, "the path of an existing PEM file")
-            if files["keyfile"] and not files["certfile"]:
-                raise ValueError(f"{source}: key 'keyfile' needs 'certfile' (the client certificate) too")
-            return MqttSink(t.str("host", "127.0.0.1"), t.int("port", 1883, 1, 65535),
-                            tls=t.bool("tls", False), tls_insecure=t.bool("tls_insecure", False), **files,
-                            status_topic=status_topic,
-                            topic_prefix=prefix, qos=qos, retain=t.bool("retain", False),
-                            client_id=t.str("client_id", None), username=t.str("username", None),
-                            password=t.str("password", None), keepalive=t.int("keepalive", 30, 5, 3600),
-                            offline_buffer=t.int("offline_buffer", 1000, 1, 10_000_000),
-                            reconnect_min_s=lo, reconnect_max_s=hi, **common)
+            return MqttSink(kw.pop("host"), kw.pop("port"), **kw)
         from edgebind.sinks.callback import CallbackSink
-        if "callback" in cfg:
-            fn = cfg["callback"]
-            if not callable(fn):
-                raise t.fail("callback", "a Python callable")
-        else:
-            fn = resolve_callable(t.str("target", required=True), f"{source}: key 'target'")
-        return CallbackSink(fn, **common)
+        return CallbackSink(kw.pop("callback"), **kw)
     except (OSError, RuntimeError) as exc:
-        raise type(exc)(f"{source}: {exc}") from None
+        raise type(exc)(f"{spec.source}: {exc}") from None
 
 
-def make_sinks(tables: Any, source: str = "config") -> list[Sink]:
+def make_sink(cfg: Any, source: str = "[[sinks]]",
+              base_dir: str | os.PathLike | None = None) -> Sink:
+    """Build a sink from a config table (``parse_sink`` then ``open_sink``)."""
+    return open_sink(parse_sink(cfg, source, base_dir))
+
+
+def make_sinks(tables: Any, source: str = "config",
+               base_dir: str | os.PathLike | None = None) -> list[Sink]:
     """All ``[[sinks]]`` tables of a config; on any error the sinks already made are closed."""
     if not isinstance(tables, list):
-        raise ValueError(f"{source}: 'sinks' must be an array of tables ([[sinks]]), got {tables!r:.80}")
+        raise SinkConfigError(f"{source}: 'sinks' must be an array of tables ([[sinks]]), got "
+                              f"{tables!r:.80}")
+    specs = [parse_sink(cfg, f"{source}: sinks[{i}]", base_dir) for i, cfg in enumerate(tables)]
     made: list[Sink] = []
     try:
-        for i, cfg in enumerate(tables):
-            made.append(make_sink(cfg, f"{source}: sinks[{i}]"))
+        for spec in specs:
+            made.append(open_sink(spec))
     except BaseException:
         for s in made:
             s.close(timeout=0.5)

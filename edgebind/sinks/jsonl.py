@@ -1,7 +1,10 @@
 """JSON lines to stdout or to a file with size-based rotation (events.jsonl, .1, .2, ...)."""
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -36,7 +39,7 @@ class JsonlSink(Sink):
 
     def _open(self) -> None:
         assert self.path is not None
-        self._f = open(self.path, "ab")
+        self._f = open_append(self.path)
         self._size = self._f.tell()
 
     def _moved(self) -> bool:
@@ -105,3 +108,26 @@ class JsonlSink(Sink):
     def _extra_stats(self) -> dict[str, Any]:
         return {"path": str(self.path) if self.path else "-", "rotations": self.rotations,
                 "reopened": self.reopened}
+
+
+def open_append(path: Path) -> BinaryIO:
+    """``open(path, "ab")`` that never blocks: a FIFO (or a socket, a directory) at ``path`` is
+    refused. Opening a FIFO for writing waits for a reader, and writing to one stalls whenever
+    the reader does; a stream of events to another program is what the tcp and unix sinks are
+    for. Character devices (/dev/null) are fine."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:          # a FIFO nobody reads
+            raise OSError(f"jsonl sink: {path} is a FIFO; use a tcp or unix sink to stream "
+                          "events to another program") from None
+        raise OSError(f"jsonl sink: cannot open {path}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):
+        os.close(fd)
+        what = "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise OSError(f"jsonl sink: {path} is {what}; use a tcp or unix sink to stream events "
+                      "to another program")
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return os.fdopen(fd, "ab")

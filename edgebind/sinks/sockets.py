@@ -2,7 +2,10 @@
 
 One I/O thread polls the listening socket and the clients. Each client has its own bounded
 buffer of lines: a client that reads slowly loses its oldest lines (counted per client) and
-never slows the others; a client that disconnects is removed."""
+never slows the others; a client that disconnects is removed. A client that only shuts down its
+sending side (``nc -N``, ``socat -u``, ``< /dev/null``) still gets every event: end of stream
+on receive is not a hang-up. When the process runs out of file descriptors, accepting backs off
+instead of spinning on a listener that stays readable."""
 from __future__ import annotations
 
 import errno
@@ -20,10 +23,13 @@ from edgebind.sinks.base import Sink, encode_line
 
 _POLL_IN = select.POLLIN | select.POLLPRI
 _POLL_BAD = select.POLLHUP | select.POLLERR | select.POLLNVAL
+# accept() failing for want of descriptors or memory: wait, doubling from MIN to MAX seconds.
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+ACCEPT_BACKOFF_MIN_S, ACCEPT_BACKOFF_MAX_S = 0.05, 1.0
 
 
 class _Client:
-    __slots__ = ("sock", "peer", "buf", "offset", "sent", "dropped")
+    __slots__ = ("sock", "peer", "buf", "offset", "sent", "dropped", "eof")
 
     def __init__(self, sock: socket.socket, peer: str):
         self.sock, self.peer = sock, peer
@@ -31,6 +37,7 @@ class _Client:
         self.offset = 0                      # bytes of buf[0] already sent
         self.sent = 0
         self.dropped = 0
+        self.eof = False                     # the client shut down its sending side
 
 
 class _StreamServerSink(Sink):
@@ -50,7 +57,10 @@ class _StreamServerSink(Sink):
         self._clients: dict[int, _Client] = {}
         self._stop = False
         self._drain_until: float | None = None
-        self.server_counters = {"accepted": 0, "disconnected": 0, "refused": 0, "client_drops": 0}
+        self.server_counters = {"accepted": 0, "disconnected": 0, "refused": 0, "client_drops": 0,
+                                "accept_errors": 0}
+        self._accept_backoff = ACCEPT_BACKOFF_MIN_S
+        self._accept_paused_until = 0.0
         self._io = threading.Thread(target=self._io_loop, name=f"edgebind-sink-{self.name}-io", daemon=True)
         self._io.start()
         self._start()
@@ -86,12 +96,17 @@ class _StreamServerSink(Sink):
                     break
                 clients = list(self._clients.values())
             poller = select.poll()
-            poller.register(self._listener, _POLL_IN)
+            pause = self._accept_paused_until - time.monotonic()
+            if pause <= 0:
+                poller.register(self._listener, _POLL_IN)
             poller.register(self._wake_r, _POLL_IN)
             for c in clients:
-                poller.register(c.sock, _POLL_IN | (select.POLLOUT if c.buf else 0))
+                # After EOF a socket stays readable: asking again would spin. Hang-ups and
+                # errors are reported whatever the mask.
+                poller.register(c.sock, (0 if c.eof else _POLL_IN)
+                                | (select.POLLOUT if c.buf else 0))
             try:
-                ready = poller.poll(200)
+                ready = poller.poll(200 if pause <= 0 else min(200, int(pause * 1000) + 1))
             except InterruptedError:
                 continue
             by_fd = {c.sock.fileno(): c for c in clients}
@@ -106,12 +121,13 @@ class _StreamServerSink(Sink):
                     self._accept()
                 elif fd in by_fd:
                     c = by_fd[fd]
+                    if ev & _POLL_BAD:              # gone (or broken) both ways
+                        self._drop_client(c)
+                        continue
                     if ev & _POLL_IN and not self._read(c):
                         continue
-                    if ev & select.POLLOUT and not self._write(c):
-                        continue
-                    if ev & _POLL_BAD and not ev & _POLL_IN:
-                        self._drop_client(c)
+                    if ev & select.POLLOUT:
+                        self._write(c)
         with self._lock:
             remaining = list(self._clients.values())
         for c in remaining:
@@ -123,18 +139,48 @@ class _StreamServerSink(Sink):
                 sock, addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError as exc:
+                if exc.errno in _OUT_OF_FDS:
+                    self._back_off(exc)
                 return
-            with self._lock:
-                if len(self._clients) >= self.max_clients:
+            self._accept_backoff = ACCEPT_BACKOFF_MIN_S
+            if not self._make_room():
+                with self._lock:
                     self.server_counters["refused"] += 1
-                    sock.close()
-                    continue
+                sock.close()
+                continue
+            with self._lock:
                 sock.setblocking(False)
                 self._configure(sock)
                 peer = addr if isinstance(addr, str) and addr else repr(addr) if addr else "unix-client"
                 self._clients[sock.fileno()] = _Client(sock, str(peer))
                 self.server_counters["accepted"] += 1
+
+    def _make_room(self) -> bool:
+        """Whether a new client fits. At ``max_clients``, the oldest client that closed its
+        sending side and has nothing queued gives up its place: over TCP a client that closed
+        completely looks the same until a write fails, which in a quiet hour never comes."""
+        with self._lock:
+            if len(self._clients) < self.max_clients:
+                return True
+            idle = next((c for c in self._clients.values() if c.eof and not c.buf), None)
+        if idle is None:
+            return False
+        self._drop_client(idle)
+        return True
+
+    def _back_off(self, exc: OSError) -> None:
+        """The pending connection stays in the kernel's backlog; try again after a pause
+        rather than polling a listener that stays readable (a busy loop)."""
+        with self._lock:
+            self.server_counters["accept_errors"] += 1
+            first = self.server_counters["accept_errors"] == 1
+        if first:
+            from edgebind.sinks.base import log
+            log.warning("sink %s: cannot accept connections (%s); backing off", self.name,
+                        exc.strerror or exc)
+        self._accept_paused_until = time.monotonic() + self._accept_backoff
+        self._accept_backoff = min(2 * self._accept_backoff, ACCEPT_BACKOFF_MAX_S)
 
     def _configure(self, sock: socket.socket) -> None:
         if self.send_buffer_bytes:
@@ -142,14 +188,16 @@ class _StreamServerSink(Sink):
 
     def _read(self, c: _Client) -> bool:
         try:
-            data = c.sock.recv(4096)         # clients have nothing to say; EOF means gone
+            data = c.sock.recv(4096)         # clients have nothing to say: discard it
         except (BlockingIOError, InterruptedError):
             return True
         except OSError:
-            data = b""
-        if not data:
             self._drop_client(c)
             return False
+        if not data:
+            # EOF: the client will send nothing more, but may still read (a half-close). It
+            # is gone when a write fails or the socket hangs up.
+            c.eof = True
         return True
 
     def _write(self, c: _Client) -> bool:
@@ -203,8 +251,8 @@ class _StreamServerSink(Sink):
 
     def _extra_stats(self) -> dict[str, Any]:
         with self._lock:
-            clients = [{"peer": c.peer, "queued": len(c.buf), "sent": c.sent, "dropped": c.dropped}
-                       for c in self._clients.values()]
+            clients = [{"peer": c.peer, "queued": len(c.buf), "sent": c.sent, "dropped": c.dropped,
+                        "half_closed": c.eof} for c in self._clients.values()]
             return {**self.server_counters, "clients": len(clients), "client_stats": clients}
 
 

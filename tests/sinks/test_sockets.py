@@ -117,16 +117,57 @@ def test_dead_clients_are_removed(server):
     quitter = connect(sink)
     resetter = connect(sink)
     wait_for(lambda: sink.stats()["clients"] == 3, 5, "3 clients")
-    quitter.close()                                # orderly close: noticed without any event
-    wait_for(lambda: sink.stats()["clients"] == 2, 5, "the closed client to be removed")
+    quitter.close()                                # orderly close
+    if quitter.family == socket.AF_UNIX:           # a Unix peer's close is a hang-up at once;
+        wait_for(lambda: sink.stats()["clients"] == 2, 5, "the closed client to be removed")
+    # over TCP it looks like a half-close (FIN) until a write to it fails.
     if resetter.family == socket.AF_INET:          # abortive close (RST)
         resetter.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     resetter.close()
     for i in range(20):
         sink.emit(event(i))
-    wait_for(lambda: sink.stats()["clients"] == 1, 5, "the reset client to be removed")
+    wait_for(lambda: sink.stats()["clients"] == 1, 5, "the closed and reset clients to go")
     wait_for(lambda: len(keep.lines) == 20, 5, "the live client")
     assert sink.stats()["disconnected"] == 2 and sink.stats()["errors"] == 0
+
+
+def test_half_closed_clients_get_every_event(server):
+    # What `nc -N`, `socat -u` and `cmd < /dev/null | nc` do: shut down the sending side at
+    # once, then read. End of stream from a client is not a hang-up.
+    make, connect = server
+    sink = make()
+    clients = []
+    for _ in range(2):
+        c = connect(sink)
+        c.shutdown(socket.SHUT_WR)
+        clients.append(Reader(c))
+    wait_for(lambda: sink.stats()["clients"] == 2, 5, "2 clients")
+    for i in range(82):
+        assert sink.emit(event(i))
+    for r in clients:
+        wait_for(lambda: len(r.lines) == 82, 10, "82 lines at a half-closed client")
+        assert [x["seq"] for x in r.lines] == list(range(82))
+    assert sink.stats()["disconnected"] == 0
+    sink.close(timeout=2)
+    assert all(r.eof.wait(5) for r in clients)
+
+
+def test_a_half_closed_idle_client_yields_its_place_to_a_new_one(server):
+    make, connect = server
+    sink = make(max_clients=2)
+    live = Reader(connect(sink))
+    gone = connect(sink)
+    gone.shutdown(socket.SHUT_WR)
+    wait_for(lambda: sink.stats()["clients"] == 2, 5, "2 clients")
+    wait_for(lambda: any(c["half_closed"] for c in sink.stats()["client_stats"]), 5,
+             "the server to see the half-close")
+    newcomer = Reader(connect(sink))                 # full: the idle half-closed one goes
+    wait_for(lambda: sink.stats()["accepted"] == 3, 5, "the newcomer to be accepted")
+    sink.emit(event(0))
+    wait_for(lambda: len(newcomer.lines) == 1 and len(live.lines) == 1, 5, "both readers")
+    s = sink.stats()
+    assert s["clients"] == 2 and s["refused"] == 0 and s["disconnected"] == 1
+    gone.close()
 
 
 def test_max_clients_refuses_extra_connections(server):
@@ -180,3 +221,64 @@ def test_tcp_port_in_use_is_a_clear_error():
             make_sink({"kind": "tcp", "listen": f"127.0.0.1:{a.address[1]}"}, "edgebind.toml: sinks[1]")
     finally:
         a.close()
+
+
+EMFILE_CHILD = r"""
+import json, os, resource, sys, time
+from edgebind.sinks import TcpSink
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+sink = TcpSink("127.0.0.1", 0)
+print(sink.address[1], flush=True)
+held = []
+while True:                                   # use up every descriptor the process may have
+    try:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError:
+        break
+print("full", flush=True)
+t0 = time.monotonic()
+sys.stdin.readline()                          # the parent has connected
+deadline = time.monotonic() + 60
+while sink.stats().get("accept_errors", 0) < 1 and time.monotonic() < deadline:
+    time.sleep(0.02)
+time.sleep(1.0)                               # a while at EMFILE: a busy loop would show here
+elapsed = time.monotonic() - t0
+errors = sink.stats().get("accept_errors", 0)
+for fd in held:
+    os.close(fd)
+deadline = time.monotonic() + 30
+while sink.stats()["clients"] < 1 and time.monotonic() < deadline:
+    time.sleep(0.02)
+sink.emit({"name": "after", "seq": 1})
+sink.close(timeout=5)
+print(json.dumps({"elapsed": elapsed, "accept_errors": errors,
+                  "accepted": sink.stats()["accepted"]}), flush=True)
+"""
+
+
+def test_out_of_descriptors_backs_off_and_recovers(tmp_path):
+    """At EMFILE the listener stays readable: accept must back off, not spin, and the client
+    waiting in the backlog is served once descriptors are free again."""
+    import subprocess
+    import sys
+
+    from edgebind.sinks.sockets import ACCEPT_BACKOFF_MIN_S
+    from tests.conftest import REPO
+    proc = subprocess.Popen([sys.executable, "-c", EMFILE_CHILD], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        port = int(proc.stdout.readline())
+        assert proc.stdout.readline().strip() == "full"
+        client = Reader(socket.create_connection(("127.0.0.1", port), timeout=10))
+        proc.stdin.write("connected\n")
+        proc.stdin.flush()
+        out = json.loads(proc.stdout.readline())
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Each failed accept is followed by a pause of at least ACCEPT_BACKOFF_MIN_S.
+    assert 1 <= out["accept_errors"] <= 1 + out["elapsed"] / ACCEPT_BACKOFF_MIN_S, out
+    assert out["accepted"] == 1
+    assert client.eof.wait(10)
+    assert [x["name"] for x in client.lines] == ["after"]
