@@ -19,7 +19,6 @@ Every embedding is stored unit-norm. ``embeddings["default"]`` is required; a mo
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from edgebind.errors import EdgeBindError
-from edgebind.fileio import atomic_write
+from edgebind.checks import isfinite as _isfinite
+from edgebind.fileio import atomic_write, load_npy, parse_json, parse_toml
 from edgebind.modality import MODALITIES
 from edgebind.space import SpaceMismatchError, check_same_space
 
@@ -56,14 +56,6 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, ...]] = {
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:\-]{0,99}$")
 
 TextEncoder = Callable[[list[str]], np.ndarray]
-
-
-def _isfinite(v) -> bool:
-    """math.isfinite that says False (not OverflowError) for integers too large for a float."""
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False
 
 
 class AnchorSetError(EdgeBindError, ValueError):
@@ -224,10 +216,7 @@ class AnchorSet:
         except FileNotFoundError:
             raise FileNotFoundError(f"anchor set {path} does not exist; build one with "
                                     "`edgebind anchors build --bundle DIR --prompts FILE --out FILE`") from None
-        try:
-            d = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise AnchorSetError(f"{path}: not a JSON anchor set ({exc})") from None
+        d = parse_json(raw, str(path), AnchorSetError, "not a JSON anchor set")
         aset = _parse_anchor_set(d, str(path))
         if space_id is not None:
             try:
@@ -315,6 +304,8 @@ def _parse_anchor_set(d: Any, source: str) -> AnchorSet:
     if not isinstance(meta, dict):
         raise AnchorSetError(f"{source}: key 'meta': expected an object")
     items = _req(d, "anchors", (list,), source, "a list of anchors")
+    if not items:
+        raise AnchorSetError(f"{source}: key 'anchors': expected at least one anchor, got []")
     aset = AnchorSet(space_id=space_id, dim=dim, meta=meta)
     for i, item in enumerate(items):
         where = f"{source}: anchors[{i}]"
@@ -655,15 +646,10 @@ def load_prompts(path: str | os.PathLike) -> PromptsFile:
     """
     path = Path(path)
     try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        d = tomllib.loads(path.read_bytes().decode("utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"prompts file {path} does not exist") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise AnchorSetError(f"{path}: not a valid TOML prompts file ({exc})") from None
+    d = parse_toml(raw, str(path), AnchorSetError, "not a valid TOML prompts file")
     pf = parse_prompts(d, str(path), base=path.parent)
     pf.path = path
     return pf
@@ -685,10 +671,10 @@ def build_anchor_set(prompts: PromptsFile, encode: TextEncoder | None, space_id:
             arrays = {}
             for k, p in s.examples.items():
                 try:
-                    arrays[k] = np.load(p, allow_pickle=False)
-                except (OSError, ValueError) as exc:
-                    raise ValueError(f"anchor {s.name!r}: examples.{k}: cannot read {p} as a .npy "
-                                     f"array of embeddings ({exc})") from None
+                    arrays[k] = load_npy(p, f"anchor {s.name!r}: examples.{k}", AnchorSetError)
+                except FileNotFoundError:
+                    raise AnchorSetError(f"anchor {s.name!r}: examples.{k}: {p} does not "
+                                         "exist") from None
                 if arrays[k].ndim not in (1, 2) or arrays[k].shape[-1] != dim:
                     raise ValueError(f"anchor {s.name!r}: examples.{k}: {p} has shape {arrays[k].shape}; "
                                      f"expected (N, {dim})")

@@ -31,8 +31,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from edgebind.checks import is_finite_number
+from edgebind.detect.config import ANY_LEVEL
 from edgebind.errors import EdgeBindError
-from edgebind.fileio import atomic_write
+from edgebind.fileio import atomic_write, load_npy, parse_json, parse_toml
 
 from edgebind.space import SpaceMismatchError
 
@@ -152,6 +154,9 @@ class ThermalCalibration:
                 setattr(self, name, v.astype(np.float32))
             else:
                 setattr(self, name, float(v))
+        # A gain of 0 (or below) erases the sensor: every pixel would read the offset.
+        if not np.all(np.asarray(self.gain) > 0):
+            raise ValueError("thermal gain must be > 0 (every pixel of a gain map too)")
         shapes = {getattr(self, n).shape for n in ("gain", "offset")
                   if isinstance(getattr(self, n), np.ndarray)}
         if len(shapes) > 1:
@@ -337,30 +342,16 @@ class Profile:
 
 
 def _decode(raw: bytes, path: Path) -> Any:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"profile {path}: not UTF-8 text ({exc})") from None
+    source = f"profile {path}"
     suffix = path.suffix.lower()
     if suffix == ".toml":
-        return _loads_toml(text, path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        if suffix == ".json":
-            raise ProfileError(f"profile {path}: invalid JSON: {exc}") from None
-    return _loads_toml(text, path)
-
-
-def _loads_toml(text: str, path: Path) -> Any:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"profile {path}: invalid TOML: {exc}") from None
+        return parse_toml(raw, source, ProfileError)
+    if suffix == ".json":
+        return parse_json(raw, source, ProfileError)
+    try:  # no telling suffix: JSON if it parses as JSON, else TOML
+        return parse_json(raw, source, ProfileError)
+    except ProfileError:
+        return parse_toml(raw, source, ProfileError)
 
 
 class _Check:
@@ -384,9 +375,10 @@ class _Check:
     def number(self, v: Any, key: str, lo: float | None = None, hi: float | None = None) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.fail(key, f"expected a number, got {type(v).__name__} {v!r:.40}")
+        if not is_finite_number(v):
+            raise self.fail(key, "expected a finite number, got "
+                            + (f"{v!r}" if isinstance(v, float) else "a huge integer"))
         x = float(v)
-        if not math.isfinite(x):
-            raise self.fail(key, f"expected a finite number, got {v!r}")
         if (lo is not None and x < lo) or (hi is not None and x > hi):
             raise self.fail(key, f"expected a number in [{lo}, {hi}], got {x}")
         return x
@@ -445,7 +437,7 @@ def _parse(d: Any, source: str, base_dir: Path | None) -> Profile:
     for name, s in c.table(d.get("streams", {}), "streams").items():
         p.streams[str(name)] = _parse_stream(c, s, f"streams.{name}", base_dir)
     for name, v in c.table(d.get("thresholds", {}), "thresholds").items():
-        p.thresholds[str(name)] = c.number(v, f"thresholds.{name}")
+        p.thresholds[str(name)] = c.number(v, f"thresholds.{name}", *ANY_LEVEL)
     p.quant = _plain(c, c.table(d.get("quant", {}), "quant"), "quant")
     hist = d.get("history", [])
     if not isinstance(hist, list) or not all(isinstance(h, Mapping) for h in hist):
@@ -537,11 +529,9 @@ def _sidecar_or_number(c: _Check, v: Any, key: str, base_dir: Path | None) -> fl
             raise c.fail(key, f"expected a .npy file name beside the profile (no folders), got {v!r}")
         f = base_dir / v
         try:
-            a = np.load(f, allow_pickle=False)
+            a = load_npy(f, f"{c.source}: {key}: sidecar file", ProfileError)
         except FileNotFoundError:
             raise c.fail(key, f"sidecar file {f} is missing") from None
-        except (ValueError, OSError) as exc:
-            raise c.fail(key, f"sidecar file {f} is not a valid .npy ({exc})") from None
         if a.ndim != 2 or a.dtype.kind not in "fiu" or not np.all(np.isfinite(a)):
             raise c.fail(key, f"sidecar {f}: expected a finite numeric (H, W) array, got "
                               f"{a.dtype} {a.shape}")

@@ -184,7 +184,7 @@ names = st.text(alphabet=string.ascii_letters + string.digits + " _-.\"\\/é\t",
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(device=names, thresholds=st.dictionaries(names, st.floats(-1e6, 1e6, allow_nan=False), max_size=4),
+@given(device=names, thresholds=st.dictionaries(names, st.floats(-2, 2, allow_nan=False), max_size=4),
        offsets=st.dictionaries(names, st.integers(-2**62, 2**62), max_size=4))
 def test_fuzz_round_trip_toml_and_json(tmp_path, device, thresholds, offsets):
     p = Profile(device=device, thresholds=dict(thresholds))

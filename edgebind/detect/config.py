@@ -1,24 +1,50 @@
 """Detector settings, and their validation from a ``[detector]`` config table."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from edgebind.checks import in_range, is_finite_number
+from edgebind.errors import EdgeBindError
 from edgebind.modality import MODALITIES
 
 DECISIONS = ("threshold", "margin", "softmax")
 FUSIONS = ("weighted", "embedding_sum")
 SMOOTHINGS = ("ema", "mean", "none")
 EVENT_MODES = ("interval", "instant")
+# What an on-level means in each decision mode: a cosine, a cosine difference, a probability.
+LEVEL_RANGES = {"threshold": (-1.0, 1.0), "margin": (-2.0, 2.0), "softmax": (0.0, 1.0)}
+# A per-anchor threshold in a file that does not say which mode it is for (a profile).
+ANY_LEVEL = (-2.0, 2.0)
 
 
-def _isfinite(v) -> bool:
-    """math.isfinite that says False (not OverflowError) for integers too large for a float."""
-    try:
-        return math.isfinite(v)
-    except OverflowError:
-        return False
+class DetectorConfigError(EdgeBindError, ValueError):
+    """Invalid detector settings or thresholds; the message names the source and the key."""
+
+
+def check_levels(thresholds: Any, source: str, decision: str | None = None,
+                 where: str = "{source}.{name}") -> dict[str, float]:
+    """Per-anchor thresholds as ``{name: float}``; each must lie in the range of ``decision``'s
+    levels (any mode's when None). Errors name the anchor as ``where`` puts it."""
+    lo, hi = LEVEL_RANGES.get(decision, ANY_LEVEL) if decision else ANY_LEVEL
+    if not isinstance(thresholds, dict):
+        raise DetectorConfigError(f"{source}: expected a table of anchor name = number, got "
+                                  f"{type(thresholds).__name__}")
+    out = {}
+    for name, v in thresholds.items():
+        if not in_range(v, lo, hi):
+            mode = f" for decision = {decision!r}" if decision else ""
+            raise DetectorConfigError(f"{where.format(source=source, name=name)}: expected a "
+                                      f"number in [{lo:g}, {hi:g}]{mode}, got {_short(v)}")
+        out[str(name)] = float(v)
+    return out
+
+
+def _short(v: Any) -> str:
+    """A value for an error message; a 4,000-digit integer is not worth printing whole."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
+        return f"an integer of {len(str(abs(v)))} digits"
+    return f"{v!r:.80}"
 
 
 @dataclass
@@ -62,7 +88,7 @@ class DetectorConfig:
 
     def validate(self, source: str = "detector config") -> None:
         def bad(key: str, want: str, got: Any) -> ValueError:
-            return ValueError(f"{source}: key {key!r}: expected {want}, got {got!r:.80}")
+            return DetectorConfigError(f"{source}: key {key!r}: expected {want}, got {_short(got)}")
 
         for key, choices in (("decision", DECISIONS), ("fusion", FUSIONS),
                              ("smoothing", SMOOTHINGS), ("events", EVENT_MODES)):
@@ -73,7 +99,7 @@ class DetectorConfig:
                             ("min_duration_s", 0.0, 1e6), ("refractory_s", 0.0, 1e6),
                             ("temperature", 1e-6, 10.0)):
             v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not _isfinite(v) or not lo <= v <= hi:
+            if not in_range(v, lo, hi):
                 raise bad(key, f"a number in [{lo:g}, {hi:g}]", v)
         if isinstance(self.mean_windows, bool) or not isinstance(self.mean_windows, int) or not 1 <= self.mean_windows <= 1000:
             raise bad("mean_windows", "an integer in [1, 1000]", self.mean_windows)
@@ -92,12 +118,13 @@ class DetectorConfig:
         if d is None:
             return cls()
         if not isinstance(d, dict):
-            raise ValueError(f"{source}: expected a table of detector settings, got {d!r:.80}")
+            raise DetectorConfigError(f"{source}: expected a table of detector settings, got "
+                                      f"{d!r:.80}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"{source}: unknown key(s) {', '.join(unknown)}; expected some of "
-                             f"{', '.join(sorted(known))}")
+            raise DetectorConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; expected "
+                                      f"some of {', '.join(sorted(known))}")
         cfg = cls.__new__(cls)
         for f in fields(cls):
             default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
@@ -117,9 +144,9 @@ class DetectorConfig:
 
 def _check_weights(w: Any, where: str) -> None:
     if not isinstance(w, dict):
-        raise ValueError(f"{where}: expected a table of modality = weight, got {w!r:.80}")
+        raise DetectorConfigError(f"{where}: expected a table of modality = weight, got {w!r:.80}")
     for m, v in w.items():
         if m not in MODALITIES:
-            raise ValueError(f"{where}: {m!r} is not a modality ({', '.join(MODALITIES)})")
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _isfinite(v) or v < 0:
-            raise ValueError(f"{where}.{m}: expected a weight >= 0, got {v!r:.80}")
+            raise DetectorConfigError(f"{where}: {m!r} is not a modality ({', '.join(MODALITIES)})")
+        if not is_finite_number(v) or v < 0:
+            raise DetectorConfigError(f"{where}.{m}: expected a weight >= 0, got {_short(v)}")

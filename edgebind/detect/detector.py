@@ -12,7 +12,7 @@ import numpy as np
 
 from edgebind.anchors import AnchorSet
 from edgebind.detect import scoring
-from edgebind.detect.config import DetectorConfig
+from edgebind.detect.config import DetectorConfig, check_levels
 from edgebind.detect.event import Event, monotonic_to_wall_ns
 from edgebind.space import check_same_space
 
@@ -67,7 +67,7 @@ class Detector:
         self.frame: ScoreFrame | None = None
         self.windows = 0
         self._set_anchors(anchor_set)
-        self.thresholds = self._check_thresholds(thresholds or {})
+        self.thresholds = self._check_thresholds(thresholds or {}, self.config.decision)
 
     # -- configuration ------------------------------------------------------------------------------
     def _set_anchors(self, anchor_set: AnchorSet) -> None:
@@ -85,13 +85,9 @@ class Detector:
         return self._matrices[modality]
 
     @staticmethod
-    def _check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
-        out = {}
-        for name, v in dict(thresholds).items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"threshold for {name!r}: expected a finite number, got {v!r}")
-            out[str(name)] = float(v)
-        return out
+    def _check_thresholds(thresholds: Mapping[str, float], decision: str) -> dict[str, float]:
+        # A level outside the decision's range would never (or always) fire: refuse it.
+        return check_levels(dict(thresholds), "thresholds", decision, "threshold for {name!r}")
 
     def level(self, name: str) -> float:
         """The on-level of a target anchor: calibrated threshold, else the anchor file's (in
@@ -113,7 +109,8 @@ class Detector:
         Active anchors that disappear are closed with an ``end`` event."""
         events: list[Event] = []
         # validate everything first: a bad reload changes nothing
-        new_thresholds = None if thresholds is None else self._check_thresholds(thresholds)
+        new_thresholds = None if thresholds is None else self._check_thresholds(
+            thresholds, (config or self.config).decision)
         if config is not None:
             config.validate()
         if anchor_set is not None:

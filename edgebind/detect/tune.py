@@ -153,25 +153,22 @@ def save_tuned(path: Any, tuned: Mapping[str, Any], space_id: str | None,
 def load_tuned(path: Any, space_id: str | None = None) -> tuple[Any, dict[str, float]]:
     """(DetectorConfig, per-anchor thresholds) from a tuned-detector file; refuses another
     embedding space's file (its levels mean nothing in this one)."""
-    import json
     from pathlib import Path
 
-    from edgebind.detect import DetectorConfig
+    from edgebind.detect.config import DetectorConfig, DetectorConfigError, check_levels
+    from edgebind.fileio import parse_json
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable tuned-detector file ({exc})") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DetectorConfigError(f"{path}: not a readable tuned-detector file ({exc})") from None
+    doc = parse_json(raw, str(path), DetectorConfigError, "not a readable tuned-detector file")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError(f"{path}: expected format {FORMAT!r}, got "
-                         f"{doc.get('format') if isinstance(doc, dict) else type(doc).__name__!r}")
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise DetectorConfigError(f"{path}: expected format {FORMAT!r}, got {got!r:.80}")
     if space_id is not None and doc.get("space_id") not in (None, space_id):
-        raise ValueError(f"{path}: tuned for embedding space {doc.get('space_id')}, but the bundle "
-                         f"is {space_id}; retune it for this bundle")
+        raise DetectorConfigError(f"{path}: tuned for embedding space {doc.get('space_id')!r:.80}, "
+                                  f"but the bundle is {space_id}; retune it for this bundle")
     cfg = DetectorConfig.from_dict(doc.get("detector"), source=f"{path}: detector")
-    thresholds = doc.get("thresholds") or {}
-    if not isinstance(thresholds, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-            for v in thresholds.values()):
-        raise ValueError(f"{path}: key 'thresholds': expected a table of finite numbers")
-    return cfg, {str(k): float(v) for k, v in thresholds.items()}
+    thresholds = check_levels(doc.get("thresholds") or {}, f"{path}: thresholds", cfg.decision)
+    return cfg, thresholds

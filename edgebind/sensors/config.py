@@ -8,14 +8,15 @@ each kind are listed in :data:`KINDS` (and in docs/sensors.md).
 from __future__ import annotations
 
 import difflib
-import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from edgebind.checks import is_finite_number
 from edgebind.errors import EdgeBindError
+from edgebind.fileio import parse_toml
 from edgebind.sensors.base import Source
 
 
@@ -43,21 +44,26 @@ def _int(lo: int | None = None, hi: int | None = None) -> Callable[[Any], int]:
 
 def _expect_int(lo: int | None, hi: int | None) -> str:
     if lo is not None and hi is not None:
-        return f"an integer from {lo} to {hi}"
+        return f"a positive integer up to {hi}" if lo == 1 else f"an integer from {lo} to {hi}"
     if lo is not None:
         return "a positive integer" if lo == 1 else f"an integer >= {lo}"
     return "an integer"
 
 
-def _num(positive: bool = False, nonneg: bool = False, nonzero: bool = False
-         ) -> Callable[[Any], float]:
+def _num(positive: bool = False, nonneg: bool = False, nonzero: bool = False,
+         hi: float | None = None) -> Callable[[Any], float]:
+    """A finite number; ``hi`` bounds its magnitude (every rate and duration has a sane range:
+    ``fps = 1e300`` is a typo, not a camera)."""
     what = ("a positive number" if positive else "a number >= 0" if nonneg
             else "a non-zero number" if nonzero else "a finite number")
+    if hi is not None:
+        what += f" up to {hi:g}"
 
     def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if not is_finite_number(v):
             raise ValueError(what)
-        if (positive and v <= 0) or (nonneg and v < 0) or (nonzero and v == 0):
+        if (positive and v <= 0) or (nonneg and v < 0) or (nonzero and v == 0) \
+                or (hi is not None and abs(v) > hi):
             raise ValueError(what)
         return float(v)
     return check
@@ -100,9 +106,9 @@ def _latency(v: Any) -> str | float:
     if v in ("low", "high"):
         return v
     try:
-        return _num(positive=True)(v)
+        return _num(positive=True, hi=10.0)(v)
     except ValueError:
-        raise ValueError("'low', 'high' or a positive number of seconds") from None
+        raise ValueError("'low', 'high' or a positive number of seconds up to 10") from None
 
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -110,13 +116,13 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 COMMON: dict[str, Key] = {
     "name": Key(_str, "stream id (letters, digits, _ . -); the MCAP topic is /<name>"),
     "kind": Key(_str, "camera | microphone | depth | thermal | imu | replay | sim"),
-    "queue_size": Key(_int(1), "samples buffered for a slow consumer (oldest dropped beyond)"),
+    "queue_size": Key(_int(1, 1_000_000), "samples buffered for a slow consumer (oldest dropped beyond)"),
 }
 
 _FRAME = {
-    "width": Key(_int(1), "frame width in pixels (requested from live devices)"),
-    "height": Key(_int(1), "frame height in pixels"),
-    "fps": Key(_num(positive=True), "frames per second (live: requested; files: playback rate)"),
+    "width": Key(_int(1, 16384), "frame width in pixels (requested from live devices)"),
+    "height": Key(_int(1, 16384), "frame height in pixels"),
+    "fps": Key(_num(positive=True, hi=1000), "frames per second (live: requested; files: playback rate)"),
     "realtime": Key(_bool, "files: play at fps in real time (true) or as fast as possible"),
     "loop": Key(_bool, "files: start again at the end"),
 }
@@ -127,7 +133,7 @@ KINDS: dict[str, dict[str, Key]] = {
         "path": Key(_str, "video file or image sequence (frames/%04d.png, frames/*.png)"),
         "url": Key(_str, "network stream (rtsp://, http://)"),
         "pipeline": Key(_str, "GStreamer pipeline ending in appsink"),
-        "csi_sensor": Key(_int(0), "Jetson CSI camera sensor-id (builds the nvarguscamerasrc "
+        "csi_sensor": Key(_int(0, 255), "Jetson CSI camera sensor-id (builds the nvarguscamerasrc "
                                    "pipeline from width/height/fps)"),
         "flip_method": Key(_int(0, 7), "Jetson CSI: nvvidconv flip-method"),
         "backend": Key(_choice("auto", "v4l2", "ffmpeg", "gstreamer", "images"),
@@ -137,47 +143,49 @@ KINDS: dict[str, dict[str, Key]] = {
     "microphone": {
         "device": Key(_device, "PortAudio device index or (part of its) name; default input "
                                "when absent"),
-        "rate": Key(_int(1), "sample rate, frames/s"),
-        "channels": Key(_int(1), "number of channels"),
-        "block": Key(_int(0), "frames per block (0: the host API chooses)"),
+        "rate": Key(_int(1, 1_000_000), "sample rate, frames/s"),
+        "channels": Key(_int(1, 256), "number of channels"),
+        "block": Key(_int(0, 1 << 20), "frames per block (0: the host API chooses)"),
         "latency": Key(_latency, "'low', 'high' or seconds"),
     },
     "depth": {
         "device": Key(_device, "device index (openni2/astra) or serial number (realsense)"),
         "path": Key(_str, "16-bit depth image sequence (depth/%06d.png, a glob or a folder)"),
         "backend": Key(_choice("openni2", "astra", "realsense"), "live depth backend"),
-        "depth_scale": Key(_num(positive=True), "metres per raw unit (0.001 for millimetres)"),
+        "depth_scale": Key(_num(positive=True, hi=1000), "metres per raw unit (0.001 for millimetres)"),
         **_FRAME,
     },
     "thermal": {
         "device": Key(_device, "UVC Y16 camera index or /dev/videoN (PureThermal/Lepton)"),
         "path": Key(_str, "16-bit thermal image sequence"),
         "port": Key(_str, "firmware-bridge serial port / pyserial URL (frames already in kelvin)"),
-        "baudrate": Key(_int(1), "firmware bridge: serial baud rate"),
-        "scale": Key(_num(nonzero=True), "kelvin per raw count (0.01 for centikelvin)"),
-        "offset": Key(_num(), "kelvin added after scaling"),
+        "baudrate": Key(_int(1, 100_000_000), "firmware bridge: serial baud rate"),
+        "scale": Key(_num(nonzero=True, hi=1e6), "kelvin per raw count (0.01 for centikelvin)"),
+        "offset": Key(_num(hi=1e6), "kelvin added after scaling"),
         **_FRAME,
     },
     "imu": {
         "port": Key(_str, "firmware-bridge serial port / pyserial URL"),
-        "baudrate": Key(_int(1), "serial baud rate"),
-        "rate": Key(_num(positive=True), "IMU output data rate to configure, rows/s"),
-        "batch": Key(_int(1), "IMU rows per message to configure"),
+        "baudrate": Key(_int(1, 100_000_000), "serial baud rate"),
+        "rate": Key(_num(positive=True, hi=100_000), "IMU output data rate to configure, rows/s"),
+        "batch": Key(_int(1, 100_000), "IMU rows per message to configure"),
         "thermal_stream": Key(_str, "also deliver this device's thermal array under this name"),
-        "thermal_rate": Key(_num(positive=True), "thermal frame rate to configure"),
+        "thermal_rate": Key(_num(positive=True, hi=1000), "thermal frame rate to configure"),
     },
     "replay": {
         "path": Key(_str, "MCAP recording"),
-        "speed": Key(_num(nonneg=True), "1 real time, 2 twice as fast, 0 as fast as possible"),
+        "speed": Key(_num(nonneg=True, hi=1000), "1 real time, 2 twice as fast, 0 as fast as "
+                                                 "possible"),
         "streams": Key(_str_list, "only these recorded streams (default: all)"),
         "rebase": Key(_bool, "shift timestamps so the first sample is stamped now"),
         "loop": Key(_bool, "play again at the end (needs rebase = true)"),
     },
     "sim": {
         "scenario": Key(_str, "edgebind.sim scenario (default, demo, ...)"),
-        "seed": Key(_int(0), "random seed (same seed, same world)"),
-        "duration": Key(_num(positive=True), "seconds of simulated time"),
-        "speed": Key(_num(nonneg=True), "1 real time, 2 twice as fast, 0 as fast as possible"),
+        "seed": Key(_int(0, 2**63 - 1), "random seed (same seed, same world)"),
+        "duration": Key(_num(positive=True, hi=1e7), "seconds of simulated time"),
+        "speed": Key(_num(nonneg=True, hi=1000), "1 real time, 2 twice as fast, 0 as fast as "
+                                                 "possible"),
         "streams": Key(_str_list, "only these simulated streams (default: all)"),
         "loop": Key(_bool, "start the next run (seed + 1) at the end"),
     },
@@ -278,7 +286,8 @@ def _parse_one(table: Any, source: str, i: int) -> StreamConfig:
         try:
             options[key] = allowed[key].check(value)
         except ValueError as exc:
-            raise StreamConfigError(f"{where}: key {key!r} expected {exc}, got {value!r}") from None
+            shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+            raise StreamConfigError(f"{where}: key {key!r} expected {exc}, got {shown}") from None
     one_of = _ONE_OF.get(kind)
     if one_of:
         given = [k for k in one_of if k in options]
@@ -313,19 +322,12 @@ def _cross_checks(kind: str, o: dict[str, Any], where: str) -> None:
 
 def load_stream_configs(path: str | os.PathLike) -> list[StreamConfig]:
     """The ``[[streams]]`` tables of a TOML file, validated (errors name the file)."""
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{p}: no such config file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise StreamConfigError(f"{p}: not valid TOML: {exc}") from None
+    doc = parse_toml(raw, str(p), StreamConfigError, "not valid TOML")
     if "streams" not in doc:
         raise StreamConfigError(f"{p}: no [[streams]] tables")
     return parse_stream_configs(doc["streams"], str(p), base_dir=p.parent)
