@@ -28,6 +28,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from edgebind import liveness
+from edgebind.liveness import Finding, Progress, Recent, verdict
+from edgebind.embedder import stack_items
 from edgebind.sample import Sample, StreamInfo
 from edgebind.space import check_same_space
 
@@ -130,6 +133,37 @@ class DropOldestQueue:
 
 
 # -- configuration and records ------------------------------------------------------------------
+# Sane ranges (lo, hi, lo allowed?): outside them a value is a typo that would crash start-up
+# (``window_s = 1e300``), divide by a zero-length hop (``hop_s = 1e-300``) or kill a thread
+# (``poll_interval_s = 1e300``).
+LIMITS: dict[str, tuple[float, float, bool]] = {
+    "window_s": (0.0, 600.0, False), "hop_s": (0.001, 3600.0, True),
+    "frame_tolerance_s": (0.0, 60.0, True), "lateness_s": (0.0, 60.0, True),
+    "queue_size": (1, 100_000, True), "max_batch": (1, 1024, True),
+    "poll_interval_s": (0.001, 10.0, True), "warmup_s": (0.0, 3600.0, True),
+    "stall_hops": (1, 100_000, True),
+}
+INTEGER_KEYS = ("queue_size", "max_batch", "stall_hops")
+
+
+def expected(name: str) -> str:
+    """What ``PipelineConfig.<name>`` must be, in words (for errors naming a config key)."""
+    lo, hi, closed = LIMITS[name]
+    if name in INTEGER_KEYS:
+        return f"an integer >= {lo} and <= {hi}"
+    if lo == 0 and closed:
+        return f"a number of seconds >= 0 and <= {hi:g}"
+    return f"a positive number of seconds {f'from {lo:g} ' if lo else ''}up to {hi:g}"
+
+
+def within(name: str, v: Any) -> bool:
+    from edgebind.checks import is_finite_number
+    lo, hi, closed = LIMITS[name]
+    if name in INTEGER_KEYS and not (isinstance(v, int) and not isinstance(v, bool)):
+        return False
+    return is_finite_number(v) and (v >= lo if closed else v > lo) and v <= hi
+
+
 @dataclass
 class PipelineConfig:
     """Window assembly, queueing and batching. ``window_s=None`` takes the windows the bundle's
@@ -147,23 +181,22 @@ class PipelineConfig:
     # before then the audio and IMU windows cannot be full, and frames alone would decide.
     # None: the longest model window; 0: score from the first window.
     warmup_s: float | None = None
+    # Health turns failing, and the systemd watchdog stops being pinged, when samples arrive but
+    # no window has been embedded for this many hops (at least liveness.MIN_STALL_S seconds).
+    stall_hops: int = 10
 
     def validate(self) -> None:
-        for name in ("hop_s", "poll_interval_s"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"PipelineConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.window_s is not None and not self.window_s > 0:
-            raise ValueError(f"PipelineConfig.window_s must be > 0, got {self.window_s!r}")
-        if self.warmup_s is not None and not self.warmup_s >= 0:
-            raise ValueError(f"PipelineConfig.warmup_s must be >= 0 seconds, got "
-                             f"{self.warmup_s!r}")
-        for name in ("frame_tolerance_s", "lateness_s"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"PipelineConfig.{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("queue_size", "max_batch"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"PipelineConfig.{name} must be an integer >= 1, got "
-                                 f"{getattr(self, name)!r}")
+        for name in LIMITS:
+            v = getattr(self, name)
+            if v is None and name in ("window_s", "warmup_s"):
+                continue
+            if not within(name, v):
+                raise ValueError(f"PipelineConfig.{name}: expected {expected(name)}, got {v!r:.40}")
+
+    @property
+    def stall_s(self) -> float:
+        from edgebind.liveness import MIN_STALL_S
+        return max(self.stall_hops * self.hop_s, MIN_STALL_S)
 
 
 @dataclass
@@ -300,6 +333,14 @@ class Pipeline:
         self.last_window_end_ns: int | None = None
         self.start_failures: dict[str, str] = {}
         self._last_error_log: dict[str, float] = {}
+        # What health is judged on: per-modality embedded/failed windows, thread deaths, and
+        # the times of the last sample, poll and embedding.
+        self.modality_counts: dict[str, int] = {}
+        self.windows_failed = 0
+        self.thread_deaths: dict[str, str] = {}
+        grace = self._warmup_ns / 1e9 + self.config.lateness_s + 2 * self.config.hop_s
+        self._progress = Progress(self.config.stall_s, grace)
+        self._recent = Recent(2 * self._progress.stall_s)
 
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -376,6 +417,7 @@ class Pipeline:
                 if self._first_sample_ns is None:
                     self._first_sample_ns = int(sample.t_ns)
             self._count(self.samples, sample.stream)
+            self._progress.sample(time.monotonic())
         except Exception as exc:   # a bad sample must never kill a capture thread
             self._count(self.sample_errors, getattr(sample, "stream", "?"))
             self._error(f"sample {getattr(sample, 'stream', '?')}", exc)
@@ -387,8 +429,11 @@ class Pipeline:
             return self
         self._stop.clear()
         self._running = True
-        self._threads = [threading.Thread(target=self._worker_loop, name="edgebind-infer", daemon=True),
-                         threading.Thread(target=self._poll_loop, name="edgebind-windows", daemon=True)]
+        self._progress.reset()
+        self._threads = [threading.Thread(target=self._guard, args=("worker", self._worker_loop),
+                                          name="edgebind-infer", daemon=True),
+                         threading.Thread(target=self._guard, args=("windows", self._poll_loop),
+                                          name="edgebind-windows", daemon=True)]
         for t in self._threads:
             t.start()
         for src in self.sources:
@@ -401,11 +446,26 @@ class Pipeline:
                 self._error("source start", exc)
         return self
 
+    def _guard(self, name: str, loop: Callable[[], None]) -> None:
+        """Run a thread's loop; if it ever dies, say why in health rather than only in a log."""
+        try:
+            loop()
+        except BaseException as exc:
+            self.thread_deaths[name] = f"{type(exc).__name__}: {exc}"
+            log.critical("the %s thread died: %s", name, self.thread_deaths[name])
+
     def _poll_loop(self) -> None:
         # Sample-driven (now_ns=None): the newest sample time is "now", whatever clock a
         # source stamps with; a stalled stream doesn't hold windows back while others run.
         while not self._stop.wait(self.config.poll_interval_s):
-            self._poll_once(None)
+            try:
+                self._poll_once(None)
+            except Exception as exc:        # counted; health judges whether windows still come
+                self._error("windows", exc)
+            now = time.monotonic()
+            self._progress.polled(now)
+            if self._recent.due(now):
+                self._recent.add(self._totals(), now)
 
     def _past_warmup(self, wss: list) -> list:
         first = self._first_sample_ns
@@ -562,7 +622,7 @@ class Pipeline:
         embs: list[dict[str, np.ndarray]] = [{} for _ in jobs]
         for m, items in per_mod.items():
             try:
-                out = self.embedder.embed_batch(m, np.concatenate([x for _, x in items]),
+                out = self.embedder.embed_batch(m, stack_items([x for _, x in items]),
                                                 batch_size=self.config.max_batch)
             except Exception as exc:
                 self._error(f"model {m}", exc)
@@ -578,6 +638,7 @@ class Pipeline:
             self.latency["preprocess"].observe(prep_s)
             self.latency["model"].observe(model_s)
 
+        self._tally(jobs, embs)
         emitted: list[Any] = []
         for j, emb in zip(jobs, embs):
             ws = j.windowset
@@ -616,6 +677,19 @@ class Pipeline:
                 except Exception as exc:
                     self._error("on_window", exc)
         return emitted
+
+    def _tally(self, jobs: list[_Job], embs: list[dict[str, np.ndarray]]) -> None:
+        """Count, per modality, the windows embedded and failed (what health is judged on)."""
+        with self._counts_lock:
+            c = self.modality_counts
+            for j, emb in zip(jobs, embs):
+                for m in j.windowset.windows:
+                    if m in self.modalities:
+                        key = f"{m}:{'embedded' if m in emb else 'failed'}"
+                        c[key] = c.get(key, 0) + 1
+                self.windows_failed += not emb
+        if any(embs):
+            self._progress.embedded(time.monotonic())
 
     def _emit(self, event: Any, sinks: list[Any]) -> None:
         self._count(self.events_by_name, str(getattr(event, "name", "?")))
@@ -696,32 +770,87 @@ class Pipeline:
         for name, err in self.start_failures.items():
             out.setdefault(name, {})
             out[name].update(state="disconnected", last_error=err)
-        received = self._copy(self.samples)
+        received, refused = self._copy(self.samples), self._refused()
         for info in self.stream_infos:
             out.setdefault(info.stream, {"state": "unknown"})
             out[info.stream]["modality"] = info.modality
             out[info.stream]["received"] = received.get(info.stream, 0)
+            out[info.stream]["refused"] = refused.get(info.stream, 0)
         return out
 
     def health(self) -> dict[str, Any]:
-        """Per-stream health, queue and drops, worker state. ``status``: ``ok`` (every stream
-        ok), ``degraded`` (some stream degraded) or ``failing`` (a stream disconnected or the
-        inference worker stopped) — the daemon keeps running in every case."""
+        """Per-stream health, queue and drops, threads and progress. ``status`` is ``ok``,
+        ``degraded`` (a stream degraded or refusing samples, errors dominating recent windows)
+        or ``failing`` (a stream disconnected, a pipeline thread dead, or samples arriving but
+        no window embedded for ``stall_hops`` hops); ``reasons`` says why. The daemon keeps
+        running in every case. Other reports (e.g. the encoders each modality runs) go in as
+        further keys of this dict and findings of ``_findings``."""
+        now = time.monotonic()
         streams = self.stream_health()
-        states = {s.get("state") for s in streams.values()}
-        worker_ok = (not self._running) or self.worker_alive()
-        if not worker_ok or "disconnected" in states:
-            status = "failing"
-        elif states - {"ok"}:
-            status = "degraded"
-        else:
-            status = "ok"
-        return {"status": status, "streams": streams,
+        recent = self._recent_delta(now)
+        findings = self._findings(streams, recent, now)
+        return {"status": verdict(findings), "reasons": [f.reason for f in findings],
+                "streams": streams,
                 "queue": {"depth": len(self._queue), "capacity": self._queue.capacity,
                           "dropped": self._queue.dropped},
                 "worker": {"alive": self.worker_alive(), "windows": self.windows_done,
                            "last_window_end_ns": self.last_window_end_ns},
+                "threads": self.threads_alive(),
+                "progress": {**self._progress.report(now), **liveness.recent_windows(recent)},
                 "errors": self._copy(self.errors)}
+
+    def _findings(self, streams: dict[str, dict[str, Any]], recent: dict[str, int],
+                  now: float) -> list[Finding]:
+        out = liveness.stream_findings(streams, recent)
+        if self._running:
+            for name, alive in self.threads_alive().items():
+                if not alive:
+                    why = self.thread_deaths.get(name, "stopped")
+                    out.append(Finding("failing", f"the {name} thread died ({why})"))
+            stalled = self._progress.stalled(now)
+            if stalled:
+                out.append(Finding("failing", stalled))
+        out += liveness.window_findings(recent, self.modalities)
+        return out
+
+    def _totals(self) -> dict[str, int]:
+        """Cumulative counters that health takes recent deltas of."""
+        refused = self._refused()
+        with self._counts_lock:
+            t = {"windows": self.windows_done, "windows_failed": self.windows_failed,
+                 "detect_failed": self.errors.get("detect", 0), **self.modality_counts}
+            for name, n in self.samples.items():
+                t[f"received:{name}"] = n
+                t[f"refused:{name}"] = refused.get(name, 0)
+        return t
+
+    def _refused(self) -> dict[str, int]:
+        """Samples refused per stream: by the assembler (bad data) or by an exception."""
+        try:
+            per = self._assembler.stats["streams"]
+        except Exception:
+            per = {}
+        out = self._copy(self.sample_errors)
+        for name, st in per.items():
+            if st.get("invalid"):
+                out[name] = out.get(name, 0) + int(st["invalid"])
+        return out
+
+    def _recent_delta(self, now: float) -> dict[str, int]:
+        if self._recent.due(now):       # also when the windows thread is dead
+            self._recent.add(self._totals(), now)
+        return self._recent.delta()
+
+    def threads_alive(self) -> dict[str, bool]:
+        names = ("worker", "windows")
+        return {n: bool(self._threads) and self._threads[i].is_alive()
+                for i, n in enumerate(names)}
+
+    def progressing(self) -> bool:
+        """True while the pipeline runs and turns the samples it gets into embeddings: both
+        threads alive and not stalled. The daemon pings the systemd watchdog only then."""
+        return (self._running and all(self.threads_alive().values())
+                and self._progress.stalled() is None)
 
     def metrics(self) -> dict[str, Any]:
         """Counters, gauges and latency histograms for ``/metrics`` and benchmarks."""
@@ -735,8 +864,9 @@ class Pipeline:
             asm = dict(self._assembler.stats)
         except Exception:
             asm = {}
+        refused = self._refused()
         with self._counts_lock:
-            return {"samples": dict(self.samples), "sample_errors": dict(self.sample_errors),
+            return {"samples": dict(self.samples), "sample_errors": refused,
                     "windows_assembled": self.windows_in, "windows_processed": self.windows_done,
                     "windows_warmup": self.windows_warmup,
                     "windows_dropped": self._queue.dropped, "queue_depth": len(self._queue),
