@@ -7,29 +7,6 @@
 
 #define FB_THERMAL_FRAGMENTS_PER_POLL 2u
 
-void fb_device_default_config(fb_device_config_t *cfg, uint8_t sensors)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->imu_batch = 10;
-    cfg->imu_max_latency_us = 20000;
-    cfg->heartbeat_ms = 500;
-    cfg->thermal_rate_hz = 8.0f;
-    cfg->streams = (uint8_t)(sensors | FB_STREAM_HEARTBEAT);
-    cfg->imu.imu_rate_hz = 1000.0f;
-    cfg->imu.accel_range_g = 16;
-    cfg->imu.gyro_range_dps = 2000;
-}
-
-/* False for NaN too: every comparison with NaN is false. */
-static int rate_ok(float hz, float max_hz) { return hz >= FB_RATE_MIN_HZ && hz <= max_hz; }
-
-static uint16_t clamp_batch(uint16_t b)
-{
-    return b < 1 ? 1 : b > FB_IMU_MAX_SAMPLES ? (uint16_t)FB_IMU_MAX_SAMPLES : b;
-}
-
-static uint16_t clamp_heartbeat(uint16_t ms) { return ms < FB_HEARTBEAT_MIN_MS ? (uint16_t)FB_HEARTBEAT_MIN_MS : ms; }
-
 static int send_at(fb_device_t *dev, uint8_t type, const uint8_t *payload, size_t len, uint64_t ts)
 {
     const fb_hal_t *hal = dev->hal;
@@ -81,17 +58,6 @@ static void refresh_info(fb_device_t *dev)
     dev->info.max_payload = FB_MAX_PAYLOAD;
 }
 
-/* Init has no way to report a bad value: clamp it, or fall back to the default. */
-static void sanitize_config(fb_device_config_t *cfg, uint8_t sensors)
-{
-    fb_device_config_t def;
-    fb_device_default_config(&def, sensors);
-    cfg->imu_batch = clamp_batch(cfg->imu_batch);
-    cfg->heartbeat_ms = clamp_heartbeat(cfg->heartbeat_ms);
-    if (!rate_ok(cfg->thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ)) cfg->thermal_rate_hz = def.thermal_rate_hz;
-    if (!rate_ok(cfg->imu.imu_rate_hz, FB_IMU_RATE_MAX_HZ)) cfg->imu.imu_rate_hz = def.imu.imu_rate_hz;
-}
-
 void fb_device_init(fb_device_t *dev, const fb_hal_t *hal, const fb_device_info_t *info,
                     const fb_device_config_t *cfg, uint16_t *thermal_buf)
 {
@@ -110,7 +76,7 @@ void fb_device_init(fb_device_t *dev, const fb_hal_t *hal, const fb_device_info_
     if (!hal->thermal_read || !thermal_buf) {
         dev->info.sensors &= (uint8_t)~FB_STREAM_THERMAL;
     }
-    sanitize_config(&dev->cfg, dev->info.sensors);
+    fb_config_sanitize(&dev->cfg, dev->info.sensors);
     dev->cfg.streams &= (uint8_t)(dev->info.sensors | FB_STREAM_HEARTBEAT);
     if (dev->info.sensors & FB_STREAM_IMU) {
         hal->imu_configure(hal->ctx, &dev->cfg.imu);
@@ -268,37 +234,13 @@ static uint8_t apply_config(fb_device_t *dev, const fb_config_set_t *c)
 {
     const fb_hal_t *hal = dev->hal;
     const uint8_t imu_fields = FB_CFG_IMU_RATE | FB_CFG_ACCEL_RANGE | FB_CFG_GYRO_RANGE;
-    fb_device_config_t next = dev->cfg;
-    uint8_t status = FB_CONFIG_OK;
+    fb_device_config_t next;
+    uint8_t status = fb_config_check(c, &dev->cfg, dev->info.sensors, hal->thermal_configure != NULL, &next);
     int rc;
-
-    if ((c->fields & imu_fields) &&
-        (!(dev->info.sensors & FB_STREAM_IMU) ||
-         ((c->fields & FB_CFG_IMU_RATE) && !rate_ok(c->imu_rate_hz, FB_IMU_RATE_MAX_HZ)))) {
-        return FB_CONFIG_REJECTED;
+    if (status == FB_CONFIG_REJECTED) {
+        return status;
     }
-    if ((c->fields & FB_CFG_THERMAL_RATE) &&
-        (!(dev->info.sensors & FB_STREAM_THERMAL) || !hal->thermal_configure ||
-         !rate_ok(c->thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ))) {
-        return FB_CONFIG_REJECTED;
-    }
-    if (c->fields & FB_CFG_IMU_BATCH) {
-        next.imu_batch = clamp_batch(c->imu_batch);
-        if (next.imu_batch != c->imu_batch) status = FB_CONFIG_ADJUSTED;
-    }
-    if (c->fields & FB_CFG_HEARTBEAT) {
-        next.heartbeat_ms = clamp_heartbeat(c->heartbeat_ms);
-        if (next.heartbeat_ms != c->heartbeat_ms) status = FB_CONFIG_ADJUSTED;
-    }
-    if (c->fields & FB_CFG_STREAMS) {
-        next.streams = (uint8_t)(c->streams & (dev->info.sensors | FB_STREAM_HEARTBEAT));
-        if (next.streams != c->streams) status = FB_CONFIG_ADJUSTED;
-    }
-
     if (c->fields & imu_fields) {
-        if (c->fields & FB_CFG_IMU_RATE) next.imu.imu_rate_hz = c->imu_rate_hz;
-        if (c->fields & FB_CFG_ACCEL_RANGE) next.imu.accel_range_g = c->accel_range_g;
-        if (c->fields & FB_CFG_GYRO_RANGE) next.imu.gyro_range_dps = c->gyro_range_dps;
         if (dev->cfg.streams & FB_STREAM_IMU) {
             read_imu(dev); /* samples taken so far keep the old scale */
         }
@@ -312,9 +254,8 @@ static uint8_t apply_config(fb_device_t *dev, const fb_config_set_t *c)
         if (rc > 0) status = FB_CONFIG_ADJUSTED;
     }
     if (c->fields & FB_CFG_THERMAL_RATE) {
-        next.thermal_rate_hz = c->thermal_rate_hz;
         rc = hal->thermal_configure(hal->ctx, &next.thermal_rate_hz);
-        if (rc < 0 || !rate_ok(next.thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ)) {
+        if (rc < 0 || !fb_config_rate_ok(next.thermal_rate_hz, FB_THERMAL_RATE_MAX_HZ)) {
             float old_rate = dev->cfg.thermal_rate_hz;
             hal->thermal_configure(hal->ctx, &old_rate);
             if (c->fields & imu_fields) {
@@ -325,7 +266,6 @@ static uint8_t apply_config(fb_device_t *dev, const fb_config_set_t *c)
         }
         if (rc > 0) status = FB_CONFIG_ADJUSTED;
     }
-
     if (next.imu_batch != dev->cfg.imu_batch || !(next.streams & FB_STREAM_IMU)) {
         flush_imu(dev);
     }

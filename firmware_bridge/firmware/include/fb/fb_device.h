@@ -3,16 +3,10 @@
  * fb_device_t (static storage), so fb_device_poll needs only a few hundred bytes of stack. */
 #ifndef FB_DEVICE_H
 #define FB_DEVICE_H
+#include "fb_config.h"
 #include "fb_frame.h"
 #include "fb_hal.h"
 #include "fb_protocol.h"
-
-/* Rates outside these ranges (and NaN or infinity) are rejected by CONFIG_SET and replaced by
- * the default at init: they would overflow the period arithmetic of any HAL. */
-#define FB_RATE_MIN_HZ 0.01f
-#define FB_IMU_RATE_MAX_HZ 100000.0f
-#define FB_THERMAL_RATE_MAX_HZ 1000.0f
-#define FB_HEARTBEAT_MIN_MS 50u
 
 /* Wire size of a frame with a payload of n bytes (worst-case COBS plus the delimiter). */
 #define FB_WIRE_SIZE(n) (FB_COBS_MAX_ENCODED(FB_HEADER_SIZE + (n) + FB_CRC_SIZE) + 1u)
@@ -27,15 +21,6 @@
     (FB_MAX_WIRE + FB_WIRE_SIZE(FB_IMU_BATCH_HEAD + 16u * FB_IMU_MAX_SAMPLES) + FB_TX_CONTROL_RESERVE)
 
 #define FB_IMU_READ_CHUNK 16u /* samples taken from the HAL per imu_read call */
-
-typedef struct {
-    uint16_t imu_batch;      /* samples per IMU_BATCH, 1..62 */
-    uint32_t imu_max_latency_us; /* send a partial batch once its first sample is this old */
-    uint16_t heartbeat_ms;
-    float thermal_rate_hz;
-    uint8_t streams;         /* FB_STREAM_* bits enabled */
-    fb_imu_config_t imu;
-} fb_device_config_t;
 
 typedef struct {
     const fb_hal_t *hal;
@@ -62,9 +47,6 @@ typedef struct {
     int info_pending;
 } fb_device_t;
 
-/* Fills *cfg with defaults (1 kHz IMU, +-16 g, +-2000 dps, batch 10, 8 Hz thermal, 500 ms
- * heartbeat, all present streams on). */
-void fb_device_default_config(fb_device_config_t *cfg, uint8_t sensors);
 /* info: identity and sensor description (scales are filled in from the HAL). thermal_buf: at
  * least thermal_width*thermal_height elements, or NULL without a thermal sensor. Out-of-range
  * configuration values are clamped (batch 1..62, heartbeat >= 50 ms) or, for rates that are not
