@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,3 +26,12 @@ def firmware_build() -> Path:
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     return VECTORS
+
+
+def sim_thermal_pixels(frame_id: int, w: int, h: int) -> np.ndarray:
+    """Python twin of sim_thermal_pixel() in firmware/sim/sim_signals.c (centikelvin)."""
+    y, x = np.mgrid[0:h, 0:w]
+    v = 29500 + (y * 1000) // h
+    cx, cy, r = (frame_id * 3) % w, h // 2, max(h // 5, 2)
+    v = v + np.where((x - cx) ** 2 + (y - cy) ** 2 <= r * r, 1500, 0)
+    return v.astype(np.uint16)

@@ -16,8 +16,7 @@ from edgebind.firmware_bridge import (
     ThermalAssembler, ThermalFragment, TimeSyncRequest, TimeSyncResponse, encode, encode_frame,
 )
 
-from .conftest import FIRMWARE
-from .test_bridge_pty import sim_thermal_pixels
+from .conftest import FIRMWARE, sim_thermal_pixels
 
 DEVICE_TO_HOST = {DeviceInfo, Heartbeat, Log, ImuBatch, ThermalFragment, TimeSyncResponse, ConfigAck}
 SECONDS = 3.0

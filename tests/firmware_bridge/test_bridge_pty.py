@@ -13,19 +13,12 @@ from edgebind.firmware_bridge import (
 from edgebind.firmware_bridge.virtual_device import VirtualDevice, VirtualDeviceOptions
 from tests.conftest import wait_until
 
+from .conftest import sim_thermal_pixels
+
 
 def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
-
-
-def sim_thermal_pixels(frame_id: int, w: int, h: int) -> np.ndarray:
-    """Python twin of sim_thermal_pixel() in firmware/sim/sim_signals.c (centikelvin)."""
-    y, x = np.mgrid[0:h, 0:w]
-    v = 29500 + (y * 1000) // h
-    cx, cy, r = (frame_id * 3) % w, h // 2, max(h // 5, 2)
-    v = v + np.where((x - cx) ** 2 + (y - cy) ** 2 <= r * r, 1500, 0)
-    return v.astype(np.uint16)
 
 
 def test_virtual_device_help(firmware_build):
