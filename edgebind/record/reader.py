@@ -271,11 +271,18 @@ class Replay:
             return [unit.message] if unit.message is not None else []
         try:
             data = load_chunk(self._read, unit.chunk, self.limits)
-            return [r for r in chunk_records(data) if isinstance(r, Message)]
         except ValueError as exc:
             self._notes.append(f"chunk at byte {unit.offset} unreadable during replay (the file "
                                f"changed since it was opened?): {exc}")
             return []
+        out = []
+        try:
+            for r in chunk_records(data):
+                if isinstance(r, Message):
+                    out.append(r)
+        except ValueError:
+            pass  # a malformed record inside: the scan reported it, keep what came before
+        return out
 
     def _merged(self) -> Iterator[tuple[Channel, Message]]:
         """k-way merge: a unit is loaded only once no pending message is earlier than its start,

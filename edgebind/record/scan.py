@@ -94,7 +94,7 @@ class _Walker:
         self.chunk_set: set[int] = set()    # ...those of chunks
         self.why = ""                       # what was wrong with the record that failed
         self.past_eof = False               # ...and whether it ran past the end of the file
-        self.cut = False                    # a record was found cut off by the end of the file
+        self.cut = False                    # how the file was cut off is already reported
         self.bad_chunk: Lost | None = None  # a lost chunk whose message indexes may follow
 
     def run(self) -> None:
@@ -173,7 +173,7 @@ class _Walker:
             return None
         if op == Opcode.FOOTER:  # reached only when the closing magic is missing
             if self.read(end, 8) != MAGIC:
-                self.out.truncated_at = self.size
+                self.out.truncated_at, self.cut = self.size, True
                 self._note(f"truncated at byte {self.size}: closing magic missing after the "
                            f"footer (all data is complete)")
             return limit
