@@ -163,3 +163,28 @@ def test_fuzz_bit_flips_and_cuts(tmp_path, sixteen, flips, cut):
     assert_written(got, samples)
     if len(got) < 179:
         assert s.skipped, "messages were lost without a word"
+
+
+def test_lying_length_inside_a_crc_valid_chunk(tmp_path):
+    # A writer bug or a forger: a message inside a chunk declares 2^63 bytes and the CRC was
+    # recomputed to match. The messages before it are kept, counted and replayed alike.
+    import zlib
+    from tests.record.helpers import make_samples, write
+    path = write(tmp_path / "none.mcap", make_samples(12, seed=4), compression="none",
+                 chunk_size=4000)
+    spans = chunks(path)
+    c = spans[2]
+    data = bytearray(path.read_bytes())
+    records_at = c.offset + 9 + 32 + 8                     # no compression name
+    at, k = records_at, 0
+    while k < 2:                                           # step over two messages
+        at += 9 + struct.unpack_from("<Q", data, at + 1)[0]
+        k += 1
+    data[at + 1:at + 9] = struct.pack("<Q", 2 ** 63)
+    struct.pack_into("<I", data, c.offset + 9 + 24, zlib.crc32(data[records_at:c.end]))
+    got, s = read_back(tmp_path, bytes(data))
+    total = sum(x.messages for x in spans)
+    assert len(got) == s.message_count == total - (c.messages - 2)
+    [lost] = s.lost
+    assert (lost.start, lost.end) == (c.offset, c.end)
+    assert "declares 9223372036854775808 bytes" in lost.reason
