@@ -42,8 +42,8 @@ class Lost:
             counts.append(f"{self.chunks} chunk{'s' * (self.chunks != 1)}")
         if self.messages is not None:
             counts.append(f"{self.messages} message{'s' * (self.messages != 1)}")
-        lost = f" ({', '.join(counts)} lost)" if counts else ""
-        return f"bytes {self.start}..{self.end} ({self.end - self.start} bytes) skipped{lost}: " \
+        lost = f"; {', '.join(counts)} lost" if counts else ""
+        return f"bytes {self.start}..{self.end} ({self.end - self.start} bytes{lost}): " \
                f"{self.reason}"
 
 
