@@ -1,5 +1,8 @@
 """``edgebind bench``: latency, throughput, peak memory and accuracy of a bundle's encoders.
 
+Every figure belongs to the CPU it was measured on: the report starts with its model, instruction
+set and INT8 target (``edgebind.runtime.cpu``), and marks INT8 variants made for another target.
+
 Every (modality, precision) runs in its own worker process, so peak memory is that encoder's
 alone and backends never compete for the cores (torch and ONNX Runtime fight over threads when
 they share a process). ``--compare-torch`` times the eager torch tower the same way.
@@ -36,8 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-def tower_gflops(modality: str, config: dict) -> float:
-    """Approximate GFLOPs (2 x MACs) of one sample through a tower with ImageBind's token counts."""
+def tower_gflops(modality: str, config: dict, clips: int = 3) -> float:
+    """Approximate GFLOPs (2 x MACs) of one sample through a tower with ImageBind's token counts
+    (audio: per sample of ``clips`` clips)."""
     d = int(config.get(f"{modality}_embed_dim", 0))
     blocks = int(config.get(f"{modality}_num_blocks", 0))
     tokens = {"vision": 257, "text": 77, "audio": 229, "depth": 197, "thermal": 197, "imu": 251}[modality]
@@ -47,7 +51,7 @@ def tower_gflops(modality: str, config: dict) -> float:
                "imu": 48}[modality]
     total = blocks * per_block + 2 * (tokens - 1) * stem_in * d
     total += 2 * d * int(config.get("out_embed_dim", 0))
-    return total * (3 if modality == "audio" else 1) / 1e9
+    return total * (clips if modality == "audio" else 1) / 1e9
 
 
 def _time(fn, x: np.ndarray, seconds: float) -> dict:
@@ -87,15 +91,24 @@ def worker(spec: dict) -> dict:
         backend = "torch"
     else:
         from edgebind.runtime import load_bundle
+        # Exactly this variant, checked on its golden set; a failed check is an error here.
         enc = load_bundle(spec["bundle"], backend=spec["backend"], precision=precision,
-                          modalities=[m], threads=spec["threads"], warmup=True).encoders[m]
+                          modalities=[m], threads=spec["threads"], warmup=True,
+                          fallback=False).encoders[m]
         fn, backend = enc.embed, enc.backend
-    held = example_input(m, HELD_OUT, seed=777)
+    clips = spec.get("clips")   # audio: the clip count the pipeline sends this bundle
+
+    def sample(n: int, seed: int) -> np.ndarray:
+        x = example_input(m, n, seed=seed)
+        return np.ascontiguousarray(x[:, :clips]) if clips else x
+    held = sample(HELD_OUT, 777)
     emb = np.concatenate([fn(held[i:i + 8]) for i in range(0, HELD_OUT, 8)])
     np.save(spec["emb_out"], emb)
     result = {"modality": m, "precision": precision, "backend": backend, "batches": {}}
+    if clips:
+        result["clips"] = clips
     for b in spec["batches"]:
-        result["batches"][str(b)] = _time(fn, example_input(m, b, seed=5), spec["seconds"])
+        result["batches"][str(b)] = _time(fn, sample(b, 5), spec["seconds"])
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     result["rss_before_load_mb"] = round(rss0, 1)
     return result
@@ -158,8 +171,12 @@ def run(args: argparse.Namespace) -> int:
     modalities = args.modalities.split(",") if args.modalities else list(manifest.encoders)
     wanted = args.precision.split(",") if args.precision else None
     batches = [int(b) for b in args.batch.split(",")]
+    from edgebind.runtime.cpu import detect
+    cpu = detect()
     report = {"bundle": str(args.bundle), "space_id": manifest.space_id, "threads": args.threads,
-              "cpu_count": os.cpu_count(), "results": []}
+              "cpu_count": os.cpu_count(), "cpu": cpu.to_dict(), "results": []}
+    if not args.json:
+        print(f"cpu: {cpu.describe()}, {os.cpu_count()} cores")
     if args.gemm:
         report["ort_fp32_gemm"] = _spawn_gemm(args.threads)
     with tempfile.TemporaryDirectory(prefix="edgebind-bench-") as tmp:
@@ -172,13 +189,22 @@ def run(args: argparse.Namespace) -> int:
                 precisions.append("torch-eager")
             embs, rows = {}, []
             for p in precisions:
+                # A tower with a dynamic clip axis gets one clip: what the pipeline sends it
+                # for windows no longer than a clip.
+                clips = 1 if isinstance(manifest.encoders[m].input.shape[1], str) else None
                 spec = {"bundle": str(args.bundle), "backend": args.backend, "modality": m,
                         "precision": p, "threads": args.threads, "batches": batches,
-                        "seconds": args.seconds, "emb_out": str(Path(tmp) / f"{m}.{p}.npy")}
+                        "seconds": args.seconds, "emb_out": str(Path(tmp) / f"{m}.{p}.npy"),
+                        "clips": clips}
                 row = _spawn(spec)
+                v = manifest.encoders[m].variants.get(p)
+                if v is not None and v.targets:
+                    row["targets"] = list(v.targets)
+                    row["for_this_cpu"] = cpu.target in v.targets
                 if "error" not in row:
                     embs[p] = np.load(spec["emb_out"])
-                    row["gflops_per_sample"] = round(tower_gflops(m, manifest.model.get("config", {})), 3)
+                    row["gflops_per_sample"] = round(tower_gflops(m, manifest.model.get("config", {}),
+                                                                  clips or 3), 3)
                 rows.append(row)
                 if not args.json:
                     _print_row(row)
@@ -213,7 +239,10 @@ def _spawn_gemm(threads):
 
 def _ratios(rows: list[dict], report: dict) -> None:
     """Throughput ratios at the largest batch: ORT FP32 / torch eager, INT8 / FP32, FP16 / FP32."""
-    by = {r["precision"]: r for r in rows if "batches" in r}
+    by = {r["precision"]: r for r in rows if "batches" in r and r.get("for_this_cpu", True)}
+    for r in rows:   # the INT8 variant made for this CPU stands for "int8" in the ratios
+        if "batches" in r and r.get("for_this_cpu") and r["precision"].startswith("int8"):
+            by["int8"] = r
     if not by:
         return
     m = rows[0]["modality"]
@@ -222,6 +251,8 @@ def _ratios(rows: list[dict], report: dict) -> None:
     sp = report.setdefault("speedups", {})
     if "fp32" in tp and "torch-eager" in tp:
         sp[f"{m} fp32/torch (batch {big})"] = tp["fp32"] / tp["torch-eager"]
+    if "int8" in tp and "torch-eager" in tp:
+        sp[f"{m} int8/torch (batch {big})"] = tp["int8"] / tp["torch-eager"]
     for p in ("int8", "fp16"):
         if p in tp and "fp32" in tp:
             sp[f"{m} {p}/fp32 (batch {big})"] = tp[p] / tp["fp32"]

@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                    "embed sample inputs of every modality and print cross-modal similarities"),
     "export": ("edgebind.export.cli",
                "export towers to a bundle: ONNX FP32/FP16/INT8, TensorRT engines, manifest"),
+    "bundle": ("edgebind.runtime.cli",
+               "check a bundle on this machine: each variant's golden-set agreement and speed"),
     "bench": ("edgebind.bench",
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
     "anchors": ("edgebind.anchors_cli",

@@ -216,7 +216,10 @@ def _open_checked(root: Path, manifest: Manifest, m: str, backend: str, want: st
                     enc.warmup()
             except Exception as exc:
                 enc.close()
-                raise BundleError(f"{root}: {m} {variant.precision} does not run: {exc}") from exc
+                tried.append({"variant": variant.precision, "error": f"{exc}"[:300]})
+                if not fallback:
+                    raise BundleError(f"{root}: {m} {variant.precision} does not run: {exc}") from exc
+                continue
             status = "unverified" if check else "unchecked"
             return enc, Choice(m, variant.precision, be, status, None, tried, skipped)
         result = golden_set.check(enc, golden, _threshold(variant), variant.precision)
@@ -304,12 +307,12 @@ def _candidates(root: Path, entry: EncoderEntry, backend: str, want: str | None,
                               f"here; the bundle has {', '.join(variants)}"
                               + (f"; skipped {'; '.join(skipped)}" if skipped else ""))
         return ordered, skipped
-    if want in variants:          # a variant key: exactly that one first (the user's choice)
+    families = {v.family for v in variants.values()}
+    if want not in families and want in variants:   # a variant key (int8-s7): exactly that one
         first = [variants[want]]
-    else:
+    else:                         # a family (int8): its variant made for this CPU
         first = [v for v in variants.values() if v.family == want and _for_target(v, target)]
         if not first:
-            families = sorted({v.family for v in variants.values()})
             if want in families and fallback and ordered:
                 log.warning("%s: %s has no %s variant made for this CPU (%s); using the next "
                             "one", root, entry.modality, want, target or "unknown target")

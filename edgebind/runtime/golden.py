@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ class GoldenSet:
             raise
         except FileNotFoundError as exc:
             raise GoldenSetError(f"{path}: golden set is missing") from exc
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
             raise GoldenSetError(f"{path}: not a readable golden set ({type(exc).__name__}: "
                                  f"{exc})") from exc
         fmt = a.get("format")

@@ -20,9 +20,19 @@ from edgebind.runtime.sample_inputs import example_input  # noqa: E402
 from edgebind.export.source import resolve_model  # noqa: E402
 from edgebind.modality import MODALITIES  # noqa: E402
 from edgebind.runtime import BundleError, InputError, load_bundle  # noqa: E402
+from edgebind.runtime.cpu import detect  # noqa: E402
+from edgebind.export.quantize import TARGET_WEIGHTS  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 CPU_PRECISIONS = ["fp32", "fp16", "int8", "torch"]
+
+
+def int8_key(variants: dict) -> str:
+    """The INT8 variant an export for this machine's CPU target made (its key names the weight
+    form: int8 on VNNI/ARM64, int8-s7 or int8-u8 on AVX2)."""
+    keys = [k for k, v in variants.items() if v.get("precision", k) == "int8"]
+    assert len(keys) == 1, keys
+    return keys[0]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +62,8 @@ def test_round_trip_every_modality(bundle_dir, tiny, precision):
     assert set(bundle.encoders) == set(MODALITIES)
     for m, enc in bundle.encoders.items():
         x = example_input(m, 5, seed=123)          # held out: a seed the export never used
-        assert enc.input_shape[0] == "batch" and tuple(enc.input_shape[1:]) == x.shape[1:]
+        assert enc.input_shape[0] == "batch"
+        assert all(isinstance(w, str) or w == g for w, g in zip(enc.input_shape[1:], x.shape[1:]))
         got = enc.embed(x)
         want = torch_embed(model, m, x)
         assert got.dtype == np.float32 and got.shape == want.shape
@@ -72,13 +83,22 @@ def test_manifest_records_reports_and_hashes(bundle_dir, tiny):
     assert manifest["format"] == "edgebind.bundle" and manifest["format_version"] == 1
     assert manifest["space_id"] == tiny[1]
     assert manifest["embed_dim"] == 128
+    here = detect().target
     for m in MODALITIES:
         variants = manifest["encoders"][m]["variants"]
-        assert set(variants) == set(CPU_PRECISIONS)
+        assert {v.get("precision", k) for k, v in variants.items()} == set(CPU_PRECISIONS)
         assert variants["fp32"]["parity"]["max_abs_diff"] < 1e-3
-        assert variants["int8"]["quantization"]["form"] == "dynamic"
-        assert 0.9 < variants["int8"]["accuracy"]["centred_cosine_mean"] <= 1.0
-        assert len(variants["int8"]["sha256"]) == 64
+        int8 = variants[int8_key(variants)]
+        assert int8["quantization"]["form"] == "dynamic"
+        assert int8["targets"] == [here]                 # --target auto: this machine's
+        assert int8["quantization"]["weight_form"] in TARGET_WEIGHTS[here]
+        assert 0.9 < int8["accuracy"]["centred_cosine_mean"] <= 1.0
+        assert len(int8["sha256"]) == 64
+        # Every variant carries the agreement it must keep on the encoder's golden set.
+        golden = manifest["encoders"][m]["golden"]
+        assert golden["n"] >= 4 and (bundle_dir / golden["file"]).is_file()
+        for v in variants.values():
+            assert v["check"]["threshold"] <= v["check"]["export"]["agreement_min"] <= 1.0 + 1e-9
     assert set(manifest["preprocess"]) >= {"vision", "audio", "imu"}
     assert not list(bundle_dir.parent.glob(".*partial*")), "temporary export folder left behind"
 
@@ -106,7 +126,8 @@ def test_runtime_checks_inputs(bundle_dir):
 def test_tampered_bundle_is_refused(bundle_dir, tmp_path, damage):
     copy = tmp_path / "b"
     shutil.copytree(bundle_dir, copy)
-    victim = copy / "audio.int8.onnx"
+    variants = json.loads((copy / "manifest.json").read_text())["encoders"]["audio"]["variants"]
+    victim = copy / variants[int8_key(variants)]["file"]
     data = bytearray(victim.read_bytes())
     if damage == "flip":
         data[len(data) // 2] ^= 0x01
@@ -186,7 +207,8 @@ def test_calibration_folder_is_used(tiny, tmp_path):
     opts = ExportOptions(modalities=["imu"], precisions=["int8"], int8_form="qdq",
                          calibration=str(calib), progress=False)
     manifest = export_bundle(model, tmp_path / "b", opts, space_id=space, model_info=info)
-    v = manifest.encoders["imu"].variants["int8"]
+    variants = manifest.encoders["imu"].variants
+    v = variants[int8_key({k: x.info for k, x in variants.items()})]
     assert v.info["calibration_source"] == f"folder:{calib}"
     assert v.info["quantization"]["form"] == "qdq"
     assert v.info["quantization"]["calibration_batches"] >= 1
@@ -202,7 +224,8 @@ def test_bundle_runs_without_torch(bundle_dir):
         from edgebind.runtime.sample_inputs import example_input
         b = load_bundle({str(bundle_dir)!r})
         assert b.encoders['audio'].backend == 'onnxruntime'
-        assert b.encoders['audio'].precision == 'int8'   # CPU default: the fastest form
+        assert b.encoders['audio'].precision.startswith('int8')   # CPU default: the fastest form
+        assert b.choices['audio'].status == 'verified'            # checked on its golden set
         y = b.encoders['text'].embed(example_input('text', 3))
         assert y.shape == (3, 128), y.shape
         print('ok', b.space_id)
@@ -236,8 +259,11 @@ def test_bench_reports_every_precision_and_torch(bundle_dir):
                        capture_output=True, text=True, cwd=REPO, timeout=600)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    rows = {row["precision"]: row for row in report["results"]}
+    assert report["cpu"]["target"] == detect().target and report["cpu"]["isa"]
+    rows = {("int8" if row["precision"].startswith("int8") else row["precision"]): row
+            for row in report["results"]}
     assert set(rows) == {"fp32", "fp16", "int8", "torch-eager"}, rows
+    assert rows["int8"]["for_this_cpu"] is True
     for p, row in rows.items():
         assert "error" not in row, row
         assert row["backend"] == ("torch" if p == "torch-eager" else "onnxruntime")
