@@ -130,6 +130,15 @@ class Sink:
             finally:
                 self._busy = False
 
+    def _undeliver(self, n: int) -> None:
+        """``n`` events counted as delivered that the output lost afterwards (a full offline
+        buffer, messages unacknowledged at close): they move to ``dropped``, so
+        emitted = delivered + dropped + errors + queued stays true."""
+        if n > 0:
+            with self._cv:
+                self.counters["delivered"] -= n
+                self.counters["dropped"] += n
+
     def _error(self, exc: BaseException) -> None:
         with self._cv:
             first = self.counters["errors"] == 0

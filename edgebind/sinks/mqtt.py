@@ -3,7 +3,8 @@
 paho's network thread connects and reconnects with exponential backoff (``reconnect_min_s`` ..
 ``reconnect_max_s``); the broker may be down when the daemon starts. While disconnected, events
 wait in a bounded offline buffer (oldest dropped first, counted) and are published in order once
-the connection is back."""
+the connection is back. At close, what is still unsent or unacknowledged after the drain timeout
+(a frozen broker) is counted as dropped (``lost_at_close``), never silently lost."""
 from __future__ import annotations
 
 import os
@@ -52,8 +53,10 @@ class MqttSink(Sink):
         self._state_lock = threading.Lock()
         self._connected = False
         self._inflight: set[int] = set()
-        self.mqtt_counters = {"published": 0, "acked": 0, "connects": 0, "disconnects": 0,
-                              "offline_dropped": 0, "publish_failures": 0}
+        # acked: QoS >= 1 messages the broker acknowledged; sent: QoS 0 ones written out.
+        self.mqtt_counters = {"published": 0, "acked": 0, "sent": 0, "connects": 0,
+                              "disconnects": 0, "offline_dropped": 0, "publish_failures": 0,
+                              "lost_at_close": 0}
         cid = client_id or f"edgebind-{socket.gethostname()}-{os.getpid()}-{id(self) & 0xffff:x}"
         self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
                                   protocol=mqtt.MQTTv311, clean_session=True)
@@ -104,7 +107,7 @@ class MqttSink(Sink):
         with self._state_lock:
             if mid in self._inflight:
                 self._inflight.discard(mid)
-                self.mqtt_counters["acked"] += 1
+                self.mqtt_counters["acked" if self.qos else "sent"] += 1
 
     @property
     def connected(self) -> bool:
@@ -122,8 +125,7 @@ class MqttSink(Sink):
                 dropped = True
             self._pending.append(msg)
         if dropped:
-            with self._cv:
-                self.counters["dropped"] += 1
+            self._undeliver(1)               # the oldest waiting one was counted delivered
         self._publish_pending()
 
     def _on_wake(self) -> None:
@@ -143,8 +145,7 @@ class MqttSink(Sink):
                     if self._pending and self._pending[0] == (topic, payload):
                         self._pending.popleft()
                     self.mqtt_counters["published"] += 1
-                    if self.qos > 0:
-                        self._inflight.add(info.mid)
+                    self._inflight.add(info.mid)     # until acked (or, QoS 0, written)
                 if rc != self._mqtt.MQTT_ERR_SUCCESS:
                     return
             else:
@@ -155,7 +156,8 @@ class MqttSink(Sink):
                 return                       # keep it pending; retried on the next wake
 
     def _shutdown(self, deadline: float) -> None:
-        # Give queued and unacknowledged messages until the deadline, then disconnect.
+        # Give queued and unacknowledged messages until the deadline, then disconnect; what is
+        # left is counted, not forgotten.
         while time.monotonic() < deadline:
             with self._state_lock:
                 busy = bool(self._pending) and self._connected or bool(self._inflight)
@@ -164,11 +166,16 @@ class MqttSink(Sink):
             self._publish_pending()
             time.sleep(0.02)
         with self._state_lock:
-            lost = len(self._pending)
-            self.mqtt_counters["offline_dropped"] += lost
+            waiting, unacked = len(self._pending), len(self._inflight)
+            self.mqtt_counters["offline_dropped"] += waiting
+            self.mqtt_counters["lost_at_close"] += waiting + unacked
             self._pending.clear()
-        with self._cv:
-            self.counters["dropped"] += lost
+            self._inflight.clear()
+        self._undeliver(waiting + unacked)
+        if waiting + unacked:
+            from edgebind.sinks.base import log
+            log.warning("sink %s: closing with %d events unsent and %d unacknowledged by %s:%d; "
+                        "counted as dropped", self.name, waiting, unacked, self.host, self.port)
         try:
             if self.status_topic and self.connected:
                 info = self.client.publish(self.status_topic, b"offline", qos=1, retain=True)

@@ -27,14 +27,24 @@ def wait_for(pred, timeout: float = 10.0, what: str = "condition") -> None:
 
 
 class Broker:
-    """mosquitto with persistence (so sessions survive a restart), bound to 127.0.0.1:port."""
+    """mosquitto with persistence (so sessions survive a restart), bound to 127.0.0.1:port;
+    with ``users`` ({name: password}) it refuses anonymous clients and wrong passwords."""
 
-    def __init__(self, workdir: Path, port: int, tls: dict[str, Path] | None = None):
+    def __init__(self, workdir: Path, port: int, tls: dict[str, Path] | None = None,
+                 users: dict[str, str] | None = None):
         self.port = port
         self.dir = workdir
         self.conf = workdir / "mosquitto.conf"
         tls_lines = "".join(f"{k} {v}\n" for k, v in (tls or {}).items())
-        self.conf.write_text(f"listener {port} 127.0.0.1\n{tls_lines}allow_anonymous true\npersistence true\n"
+        auth = "allow_anonymous true\n"
+        if users:
+            pw = workdir / "passwords"
+            pw.write_text("")
+            for name, secret in users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(pw), name, secret], check=True,
+                               capture_output=True, timeout=60)
+            auth = f"allow_anonymous false\npassword_file {pw}\n"
+        self.conf.write_text(f"listener {port} 127.0.0.1\n{tls_lines}{auth}persistence true\n"
                              f"persistence_location {workdir}/\nlog_dest file {workdir}/broker.log\n"
                              # as root, mosquitto would switch to its own user and could not
                              # write the persistence file in our temporary folder
@@ -82,10 +92,11 @@ def broker_factory(tmp_path):
     pytest.importorskip("paho.mqtt")
     made: list[Broker] = []
 
-    def make(port: int | None = None, start: bool = True, tls: dict[str, Path] | None = None) -> Broker:
+    def make(port: int | None = None, start: bool = True, tls: dict[str, Path] | None = None,
+             users: dict[str, str] | None = None) -> Broker:
         d = tmp_path / f"broker{len(made)}"
         d.mkdir()
-        b = Broker(d, port or free_port(), tls)
+        b = Broker(d, port or free_port(), tls, users)
         made.append(b)
         return b.start() if start else b
 

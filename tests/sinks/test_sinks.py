@@ -231,3 +231,86 @@ def test_emit_takes_event_objects_and_refuses_other_things():
         sink.emit("glass")
     sink.close()
     assert got[0]["schema"] == "edgebind.event/1" and got[0]["id"] == "glass#1"
+
+
+def test_a_fifo_as_the_jsonl_path_is_refused_without_blocking(tmp_path):
+    # open(fifo, "ab") waits for a reader: start-up used to hang here.
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    result = {}
+
+    def attempt():
+        try:
+            make_sink({"kind": "jsonl", "path": str(fifo)}, "edgebind.toml: sinks[0]").close()
+            result["made"] = True
+        except OSError as exc:
+            result["error"] = str(exc)
+    t = threading.Thread(target=attempt, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "opening a FIFO blocked"
+    assert "edgebind.toml: sinks[0]: jsonl sink:" in result["error"] and "FIFO" in result["error"]
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)   # with a reader: refused all the same
+    try:
+        with pytest.raises(OSError, match="is a FIFO"):
+            make_sink({"kind": "jsonl", "path": str(fifo)}, "SRC")
+    finally:
+        os.close(reader)
+    make_sink({"kind": "jsonl", "path": os.devnull}, "SRC").close()     # devices are fine
+
+
+def test_a_secret_is_never_echoed_in_a_config_error():
+    from edgebind.sinks.config import SinkConfigError
+    for bad in (12345678, ["hunter2-hunter2"], {"v": "hunter2-hunter2"}, ""):
+        with pytest.raises(SinkConfigError) as info:
+            make_sink({"kind": "mqtt", "password": bad}, "edgebind.toml: sinks[0]")
+        msg = str(info.value)
+        assert "key 'password'" in msg and "<hidden>" in msg
+        assert "12345678" not in msg and "hunter2" not in msg
+
+
+def test_parse_sink_validates_and_opens_nothing(tmp_path):
+    from edgebind.sinks import TcpSink
+    from edgebind.sinks.config import parse_sink
+    taken = TcpSink("127.0.0.1", 0)            # a port in use validates: nothing is bound
+    try:
+        spec = parse_sink({"kind": "tcp", "listen": f"127.0.0.1:{taken.address[1]}"}, "SRC")
+        assert spec.kind == "tcp" and spec.resource == ("tcp", taken.address[1])
+        spec = parse_sink({"kind": "unix", "path": "e.sock"}, "SRC", base_dir=tmp_path)
+        assert spec.kwargs["path"] == str(tmp_path / "e.sock")
+        assert spec.resource == ("unix", str(tmp_path / "e.sock"))
+        spec = parse_sink({"kind": "jsonl", "path": "sub/e.jsonl"}, "SRC", base_dir=tmp_path)
+        assert spec.kwargs["path"] == str(tmp_path / "sub/e.jsonl")
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        taken.close()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+values = st.one_of(st.none(), st.booleans(), st.integers(-10**450, 10**450),
+                   st.floats(allow_nan=True), st.text(max_size=12),
+                   st.lists(st.text(max_size=4), max_size=3))
+tables = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["jsonl", "tcp", "unix", "mqtt", "bogus"])},
+    optional={k: values for k in ("path", "listen", "port", "host", "qos", "password", "mode",
+                                  "max_clients", "client_buffer", "queue_size", "events",
+                                  "states", "tls", "ca_certs", "reconnect_min_s",
+                                  "reconnect_max_s", "drain_timeout_s", "topic_prefix",
+                                  "max_bytes", "keepalive", "send_buffer_bytes")})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(tables)
+def test_fuzzed_tables_parse_or_fail_with_a_config_error(tmp_path, table):
+    from edgebind.sinks.config import SinkConfigError, parse_sink
+    try:
+        spec = parse_sink(table, "fuzz.toml: sinks[0]", base_dir=tmp_path)
+    except SinkConfigError as exc:
+        assert str(exc).startswith("fuzz.toml: sinks[0]")
+        if "key 'password'" in str(exc):
+            assert "<hidden>" in str(exc)
+    else:
+        assert spec.kind == table["kind"]
