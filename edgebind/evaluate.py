@@ -226,7 +226,8 @@ class BundleEmbedder:
         x = np.asarray(x)
         spec = self.embedder._bundle.manifest.encoders[modality].input
         if len(spec.shape) == x.ndim + 1:  # a clip axis the cache does not store
-            x = np.repeat(x[:, None], int(spec.shape[1]), axis=1)
+            clips = spec.shape[1]           # "clips": any count; the window is one clip
+            x = x[:, None] if isinstance(clips, str) else np.repeat(x[:, None], int(clips), axis=1)
         want = np.int64 if modality == "text" else np.float32
         return self.embedder.embed_batch(modality, x.astype(want, copy=False), batch_size=batch)
 
