@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from edgebind.cli import main
 from edgebind.record import Recorder, open_recording
 from edgebind.sample import Sample, StreamInfo
+from tests.conftest import wait_until
 
 NS = 1_000_000_000
 
@@ -128,11 +128,13 @@ def test_interrupt_leaves_a_valid_file(tmp_path, frames_dir):
                               "--out", str(out), "--chunk-size", "4096"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000):
-                time.sleep(0.1)
+            # Generous bounds, not timings: on a busy machine start-up alone can take many
+            # seconds, and a signal sent before recording began would prove nothing.
+            started = wait_until(lambda: out.exists() and out.stat().st_size >= 20_000
+                                 or p.poll() is not None, timeout=240, interval=0.1)
+            assert started and p.poll() is None, "edgebind record never wrote 20 KB"
             p.send_signal(sig)
-            stdout, stderr = p.communicate(timeout=30)
+            stdout, stderr = p.communicate(timeout=240)
         finally:
             if p.poll() is None:
                 p.kill()
@@ -173,10 +175,9 @@ def test_killed_recorder_leaves_a_replayable_file(tmp_path, frames_dir):
     p = subprocess.Popen([sys.executable, "-m", "edgebind.cli", "record", "--config", str(cfg),
                           "--out", str(out), "--chunk-size", "8192", "--compression", "none",
                           "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 60_000):
-            time.sleep(0.05)
+    try:   # a bound for a busy machine, not a timing
+        wait_until(lambda: out.exists() and out.stat().st_size >= 60_000 or p.poll() is not None,
+                   timeout=240, interval=0.05)
     finally:
         p.kill()
         p.wait(10)
@@ -192,7 +193,7 @@ def test_killed_recorder_leaves_a_replayable_file(tmp_path, frames_dir):
         want = cv2.cvtColor(cv2.imread(str(pngs[i % len(pngs)])), cv2.COLOR_BGR2RGB)
         assert np.array_equal(f.data, want), i
     r = subprocess.run([sys.executable, "-m", "edgebind.cli", "replay", str(out), "--summary",
-                        "--json"], capture_output=True, text=True, timeout=60)
+                        "--json"], capture_output=True, text=True, timeout=240)
     d = json.loads(r.stdout)
     assert r.returncode == 0 and d["complete"] is False and d["skipped"]
     assert d["channels"]["cam"]["message_count"] == len(frames)
