@@ -25,37 +25,29 @@ kind = "jsonl"
 [health]
 listen = "127.0.0.1:9108"
 ```
-Relative paths are resolved against the config file's folder. Unknown keys are refused.
+Relative paths (here and in sink tables) are resolved against the config file's folder.
+Unknown keys are refused; every duration, rate and threshold has a range, and sink tables are
+validated (not opened) here, so a config that passes ``--check`` starts.
 """
 from __future__ import annotations
 
 import dataclasses
-import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgebind.checks import is_finite_number
 from edgebind.errors import EdgeBindError
-from edgebind.pipeline import PipelineConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from edgebind.fileio import parse_toml
+from edgebind.pipeline import LIMITS, PipelineConfig, expected, within
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TOP_KEYS = ("bundle", "anchors", "profile", "device", "precision", "backend", "threads",
             "log_level", "streams", "windows", "detector", "thresholds", "sinks", "health")
-WINDOW_KEYS = {
-    "window_s": "a positive number of seconds", "hop_s": "a positive number of seconds",
-    "frame_tolerance_s": "a number of seconds >= 0", "lateness_s": "a number of seconds >= 0",
-    "queue_size": "an integer >= 1", "max_batch": "an integer >= 1",
-    "poll_interval_s": "a positive number of seconds", "modalities": "a list of modality names",
-    "warmup_s": "a number of seconds >= 0",
-}
+WINDOW_KEYS = (*LIMITS, "modalities")
 HEALTH_KEYS = ("listen", "enabled")
+MAX_THREADS = 256
 
 
 class ConfigError(EdgeBindError, ValueError):
@@ -78,7 +70,8 @@ class DaemonConfig:
     windows: PipelineConfig = field(default_factory=PipelineConfig)
     detector: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
-    sinks: list[dict[str, Any]] = field(default_factory=list)
+    sinks: list[dict[str, Any]] = field(default_factory=list)      # as written (reload compares)
+    sink_specs: list[Any] = field(default_factory=list)            # edgebind.sinks SinkSpec
     health_enabled: bool = True
     health_host: str = "127.0.0.1"
     health_port: int = 9108
@@ -87,10 +80,23 @@ class DaemonConfig:
         """``edgebind.detect.DetectorConfig`` from the ``[detector]`` table."""
         return build_detector_config(self.detector, str(self.path))
 
+    def load_kwargs(self) -> dict[str, Any]:
+        """``precision``, ``backend``, ``threads`` as ``Embedder.from_bundle`` takes them."""
+        kw = {k: getattr(self, k) for k in ("precision", "backend", "threads")}
+        return {k: v for k, v in kw.items() if v}
+
 
 def _err(path: Path | str, key: str, expected: str, got: Any = dataclasses.MISSING) -> ConfigError:
-    tail = "" if got is dataclasses.MISSING else f", got {got!r}"
+    tail = "" if got is dataclasses.MISSING else f", got {_short(got)}"
     return ConfigError(f"{path}: {key}: expected {expected}{tail}")
+
+
+def _short(v: Any) -> str:
+    """A value for an error message; a 400-digit integer is not worth printing whole."""
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
+        return f"an integer of {len(str(abs(v)))} digits"
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _reject_unknown(path: Path, table: dict, allowed: tuple[str, ...] | dict, where: str) -> None:
@@ -101,14 +107,12 @@ def _reject_unknown(path: Path, table: dict, allowed: tuple[str, ...] | dict, wh
                               f"{', '.join(allowed)}")
 
 
-def _number(path: Path, key: str, v: Any, *, positive: bool = False, integer: bool = False,
-            minimum: float | None = None, expected: str) -> Any:
+def _number(path: Path, key: str, v: Any, *, integer: bool = False, minimum: float | None = None,
+            maximum: float | None = None, expected: str) -> Any:
     ok = isinstance(v, int) if integer else isinstance(v, (int, float))
-    if isinstance(v, bool) or not ok or (isinstance(v, float) and not math.isfinite(v)):
+    if not ok or not is_finite_number(v):
         raise _err(path, key, expected, v)
-    if positive and not v > 0:
-        raise _err(path, key, expected, v)
-    if minimum is not None and v < minimum:
+    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
         raise _err(path, key, expected, v)
     return v
 
@@ -138,17 +142,15 @@ def _windows(path: Path, t: Any) -> PipelineConfig:
     kw: dict[str, Any] = {}
     for k, v in t.items():
         key = f"windows.{k}"
-        if k in ("queue_size", "max_batch"):
-            kw[k] = _number(path, key, v, integer=True, minimum=1, expected=WINDOW_KEYS[k])
-        elif k in ("frame_tolerance_s", "lateness_s", "warmup_s"):
-            kw[k] = float(_number(path, key, v, minimum=0, expected=WINDOW_KEYS[k]))
-        elif k == "modalities":
+        if k == "modalities":
             from edgebind.modality import MODALITIES
             if not isinstance(v, list) or not v or any(m not in MODALITIES for m in v):
                 raise _err(path, key, f"a non-empty list of {', '.join(MODALITIES)}", v)
             kw[k] = tuple(v)
+        elif not within(k, v):
+            raise _err(path, key, expected(k), v)
         else:
-            kw[k] = float(_number(path, key, v, positive=True, expected=WINDOW_KEYS[k]))
+            kw[k] = v if isinstance(LIMITS[k][0], int) else float(v)
     return PipelineConfig(**kw)
 
 
@@ -172,14 +174,18 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
     for k in ("bundle", "anchors", "profile"):
         if k in data:
             setattr(cfg, k, _path(path, k, data[k]))
-    for k in ("device", "precision", "backend"):
+    if "device" in data:
+        if not isinstance(data["device"], str) or not data["device"]:
+            raise _err(path, "device", "a non-empty string", data["device"])
+        cfg.device = data["device"]
+    for k, choices in (("precision", _precisions()), ("backend", _backends())):
         if k in data:
-            if not isinstance(data[k], str) or not data[k]:
-                raise _err(path, k, "a non-empty string", data[k])
+            if data[k] not in choices:
+                raise _err(path, k, f"one of {', '.join(choices)}", data[k])
             setattr(cfg, k, data[k])
     if "threads" in data:
         cfg.threads = _number(path, "threads", data["threads"], integer=True, minimum=1,
-                              expected="an integer >= 1")
+                              maximum=MAX_THREADS, expected=f"an integer from 1 to {MAX_THREADS}")
     if "log_level" in data:
         if data["log_level"] not in LOG_LEVELS:
             raise _err(path, "log_level", f"one of {', '.join(LOG_LEVELS)}", data["log_level"])
@@ -211,34 +217,14 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
         th = data["thresholds"]
         if not isinstance(th, dict):
             raise _err(path, "thresholds", "a table of anchor name = number", th)
-        cfg.thresholds = {k: float(_number(path, f"thresholds.{k}", v, expected="a number"))
-                          for k, v in th.items()}
-    if "sinks" in data:
-        sinks = data["sinks"]
-        if not isinstance(sinks, list):
-            raise _err(path, "sinks", "[[sinks]] tables", sinks)
-        from edgebind.sinks import config as sink_config
-        kinds = tuple(k for k in sink_config.KINDS if k != "callback")  # callbacks: Python only
-        common = set(getattr(sink_config, "_COMMON", ()))
-        per_kind = getattr(sink_config, "_KEYS", {})
-        for i, s in enumerate(sinks):
-            if not isinstance(s, dict):
-                raise _err(path, f"sinks[{i}]", "a table", s)
-            if s.get("kind") not in kinds:
-                raise _err(path, f"sinks[{i}].kind", f"one of {', '.join(kinds)}",
-                           s.get("kind", dataclasses.MISSING))
-            # Unknown keys now, before anything opens (the values are checked when the sink
-            # is made at start-up or reload, with the same file/key naming).
-            if common and s["kind"] in per_kind:
-                allowed = common | set(per_kind[s["kind"]])
-                for k in s:
-                    if k not in allowed:
-                        raise ConfigError(f"{path}: sinks[{i}].{k}: unknown key for a "
-                                          f"{s['kind']} sink; expected some of "
-                                          f"{', '.join(sorted(allowed))}")
-        cfg.sinks = [dict(s) for s in sinks]
-    else:
-        cfg.sinks = [{"kind": "jsonl"}]         # events on stdout (the journal under systemd)
+        from edgebind.detect.config import DetectorConfigError, check_levels
+        try:
+            cfg.thresholds = check_levels(th, f"{path}: thresholds",
+                                          cfg.detector_config().decision)
+        except DetectorConfigError as exc:
+            raise ConfigError(str(exc)) from None
+    cfg.sinks = _sinks(path, data["sinks"]) if "sinks" in data else [{"kind": "jsonl"}]
+    cfg.sink_specs = sink_specs(cfg.sinks, path)
     if "health" in data:
         h = data["health"]
         if not isinstance(h, dict):
@@ -253,17 +239,54 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
     return cfg
 
 
+def _sinks(path: Path, sinks: Any) -> list[dict[str, Any]]:
+    """The ``[[sinks]]`` tables as written (the default, when absent: one jsonl sink on stdout,
+    which is the journal under systemd); kinds and unknown keys are checked here."""
+    from edgebind.sinks import config as sink_config
+    if not isinstance(sinks, list):
+        raise _err(path, "sinks", "[[sinks]] tables", sinks)
+    kinds = tuple(k for k in sink_config.KINDS if k != "callback")  # callbacks: Python only
+    for i, s in enumerate(sinks):
+        if not isinstance(s, dict):
+            raise _err(path, f"sinks[{i}]", "a table", s)
+        if s.get("kind") not in kinds:
+            raise _err(path, f"sinks[{i}].kind", f"one of {', '.join(kinds)}",
+                       s.get("kind", dataclasses.MISSING))
+        allowed = set(sink_config._COMMON) | sink_config._KEYS[s["kind"]]
+        for k in s:
+            if k not in allowed:
+                raise ConfigError(f"{path}: sinks[{i}].{k}: unknown key for a {s['kind']} sink; "
+                                  f"expected some of {', '.join(sorted(allowed))}")
+    return [dict(s) for s in sinks]
+
+
+def sink_specs(tables: list[dict[str, Any]], path: Path) -> list[Any]:
+    """Every sink table validated, nothing opened (paths relative to the config's folder)."""
+    from edgebind.sinks.config import SinkConfigError, parse_sink
+    try:
+        return [parse_sink(dict(t), f"{path}: sinks[{i}]", path.parent)
+                for i, t in enumerate(tables)]
+    except SinkConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _precisions() -> tuple[str, ...]:
+    from edgebind.runtime.bundle import PRECISION_ORDER
+    return tuple(sorted({p for ps in PRECISION_ORDER.values() for p in ps}))
+
+
+def _backends() -> tuple[str, ...]:
+    from edgebind.runtime.bundle import BACKENDS
+    return BACKENDS
+
+
 def load_config(path: str | Path) -> DaemonConfig:
     """Read and validate a daemon config file; ConfigError names the file and key on failure."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    return parse_config(data, path)
+    return parse_config(parse_toml(raw, str(path), ConfigError), path)

@@ -1,8 +1,9 @@
 """Health and metrics over HTTP (127.0.0.1 by default):
 
-* ``GET /healthz`` — JSON: overall status, per-stream health, queue depth and drops, worker
-  state; HTTP 200 while ``ok``/``degraded``, 503 when ``failing`` (a stream disconnected or the
-  inference worker stopped).
+* ``GET /healthz`` — JSON: overall status and the reasons for it, per-stream health, queue
+  depth and drops, threads and progress; HTTP 200 while ``ok``/``degraded``, 503 when
+  ``failing`` (a stream disconnected, a pipeline thread dead, or no window embedded for
+  ``stall_hops`` hops while samples arrive).
 * ``GET /metrics`` — Prometheus text exposition format 0.0.4: counters, gauges and latency
   histograms.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
+
+from edgebind.daemon.httpserver import GuardedHTTPServer
 
 log = logging.getLogger("edgebind.daemon.health")
 STATE_VALUE = {"ok": 1.0, "degraded": 0.5}
@@ -118,10 +120,13 @@ def prometheus_text(metrics: dict[str, Any], health: dict[str, Any],
 
 class HealthServer:
     """``HealthServer(host, port, health_fn, metrics_fn).start()``; port 0 picks a free one
-    (``.address`` says which)."""
+    (``.address`` says which). Served by :class:`GuardedHTTPServer`: a request must arrive
+    within ``request_timeout_s``, at most ``max_connections`` wait (a new one evicts the oldest
+    idle one), and accepting backs off when descriptors run out."""
 
     def __init__(self, host: str, port: int, health_fn: Callable[[], dict],
-                 metrics_fn: Callable[[], str]):
+                 metrics_fn: Callable[[], str], *, max_connections: int = 64,
+                 request_timeout_s: float = 5.0):
         self.health_fn, self.metrics_fn = health_fn, metrics_fn
         outer = self
 
@@ -155,33 +160,20 @@ class HealthServer:
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("%s " + fmt, self.address_string(), *args)
 
-        family_v6 = ":" in host
-        server_cls = ThreadingHTTPServer
-        if family_v6:
-            import socket
-
-            class V6(ThreadingHTTPServer):
-                address_family = socket.AF_INET6
-            server_cls = V6
-        try:
-            self._server = server_cls((host, port), Handler)
-        except OSError as exc:
-            raise OSError(f"health endpoint: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = GuardedHTTPServer(host, port, Handler, max_connections=max_connections,
+                                         request_timeout_s=request_timeout_s)
 
     @property
     def address(self) -> tuple[str, int]:
-        return self._server.server_address[:2]
+        return self._server.address
 
     def start(self) -> "HealthServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="edgebind-health",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        self._server.stop()
+
+    def stats(self) -> dict[str, int]:
+        """Connections accepted, served, evicted, timed out, refused as too large or busy."""
+        return self._server.stats()

@@ -1,10 +1,13 @@
 """``edgebind run --config FILE``: the on-device service.
 
-Lifecycle: validate the config → open the bundle, anchors, profile, sources and sinks → start the
-pipeline and the health endpoint → ``READY=1`` → loop (watchdog pings, status) until a signal.
+Lifecycle: install the signal handlers → validate the config → open the bundle, anchors, profile,
+sources and sinks → start the pipeline and the health endpoint → ``READY=1`` → loop (watchdog
+pings while windows are being embedded, status) until a signal.
 
 * SIGHUP reloads anchors, thresholds (profile and ``[thresholds]``), ``[detector]`` and sinks
-  without touching the streams; an invalid new config is logged and the old one kept.
+  without touching the streams; an invalid new config, or a new sink that cannot open, is logged
+  and the old config kept with its sinks untouched. A SIGHUP during start-up is served once the
+  daemon runs.
 * SIGTERM / SIGINT stop the sources, drain the windows already captured, close the sinks and
   exit 0.
 * A sensor that fails or disappears leaves the service running: its stream is reported in
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgebind.daemon import sinkswap
 from edgebind.daemon.config import ConfigError, DaemonConfig, load_config
 from edgebind.daemon.sdnotify import Notifier
 
@@ -31,97 +35,94 @@ def _default_asset(kind: str) -> Path:
     return assets.default_bundle_path() if kind == "bundle" else assets.default_anchors_path()
 
 
-def _freeze(x: Any) -> Any:
-    """Hashable form of a sink table, to tell unchanged sinks on reload."""
-    if isinstance(x, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
-    if isinstance(x, list):
-        return tuple(_freeze(v) for v in x)
-    return x
-
-
-def build_sinks(tables: list[dict], source: str) -> list[Any]:
+def build_sinks(tables: list[dict], source: str, base_dir: Path | None = None) -> list[Any]:
     """Open one sink per ``[[sinks]]`` table; on any failure close those already opened."""
-    from edgebind.sinks import make_sink
-    out: list[Any] = []
+    from edgebind.sinks import make_sinks
+    return make_sinks(list(tables), source, base_dir)
+
+
+def detection_parts(cfg: DaemonConfig, space_id: str) -> tuple[Any, Any, Any]:
+    """(profile, anchor set, detector) for ``cfg`` in the bundle's space; raises on anything
+    invalid, naming the file (building the detector checks thresholds against the anchors)."""
+    from edgebind.anchors import AnchorSet
+    from edgebind.detect import Detector
+    profile = None
+    if cfg.profile is not None:
+        from edgebind.profile import Profile
+        profile = Profile.load(cfg.profile, device=cfg.device, space_id=space_id)
+    anchors_path = cfg.anchors or _default_asset("anchors")
+    anchor_set = AnchorSet.load(anchors_path, space_id=space_id)
+    thresholds = dict(getattr(profile, "thresholds", None) or {})
+    thresholds.update(cfg.thresholds)
+    unknown = sorted(set(thresholds) - set(anchor_set.names))
+    if unknown:
+        log.warning("thresholds for anchors not in %s: %s", anchors_path, ", ".join(unknown))
     try:
-        for i, t in enumerate(tables):
-            out.append(make_sink(dict(t), f"{source}: sinks[{i}]"))
-    except BaseException:
-        for s in out:
-            _close(s)
+        detector = Detector(anchor_set, cfg.detector_config(), thresholds=thresholds)
+    except ConfigError:
         raise
-    return out
+    except ValueError as exc:        # thresholds out of the decision's range, no event anchors
+        parts = [f"anchors {anchors_path}"] + ([f"profile {cfg.profile}"] if profile else [])
+        raise ConfigError(f"{cfg.path} ({', '.join(parts)}): {exc}") from None
+    return profile, anchor_set, detector
 
 
-def _close(sink: Any) -> None:
-    try:
-        sink.close()
-    except Exception as exc:
-        log.warning("closing sink %s: %s", type(sink).__name__, exc)
+class Control:
+    """Stop and reload requests. ``install()`` hooks SIGTERM/SIGINT (stop) and SIGHUP (reload)
+    before anything slow happens: a signal during start-up is then a request served once the
+    daemon runs, never the default action (SIGHUP's kills the process)."""
+
+    def __init__(self) -> None:
+        self.stop, self.reload, self.wake = threading.Event(), threading.Event(), threading.Event()
+        self.installed = False
+
+    def install(self) -> "Control":
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+        self.installed = True
+        return self
+
+    def request_stop(self) -> None:
+        self.stop.set()
+        self.wake.set()
+
+    def request_reload(self) -> None:
+        self.reload.set()
+        self.wake.set()
 
 
 class Daemon:
     """Everything ``edgebind run`` holds. ``Daemon(config).serve()`` blocks until a stop signal
     (or ``request_stop()``) and returns the exit status."""
 
-    def __init__(self, config: DaemonConfig, notifier: Notifier | None = None):
+    def __init__(self, config: DaemonConfig, notifier: Notifier | None = None,
+                 control: Control | None = None):
         from edgebind.embedder import Embedder
         from edgebind.pipeline import Pipeline
         from edgebind.sensors.config import open_source
+        from edgebind.sinks.config import open_sink
 
         self.config = config
         self.notifier = notifier or Notifier.from_env()
-        kw: dict[str, Any] = {}
-        if config.precision:
-            kw["precision"] = config.precision
-        if config.backend:
-            kw["backend"] = config.backend
-        if config.threads:
-            kw["threads"] = config.threads
+        self.control = control or Control()
         self.bundle_path = config.bundle or _default_asset("bundle")
-        self.embedder = Embedder.from_bundle(self.bundle_path, **kw)
+        self.embedder = Embedder.from_bundle(self.bundle_path, **config.load_kwargs())
         self.space_id = self.embedder.space_id
-        profile, anchor_set, detector = self._detection_parts(config)
-        sinks = build_sinks(config.sinks, str(config.path))
-        sources: list[Any] = []
+        profile, anchor_set, detector = detection_parts(config, self.space_id)
+        sinks = sinkswap.open_all(config.sink_specs, open_sink)
         try:
-            for sc in config.streams:
-                sources.append(open_source(sc))
+            sources = [open_source(sc) for sc in config.streams]
             self.pipeline = Pipeline(sources, self.embedder, anchor_set, detector, sinks,
                                      config=config.windows, profile=profile)
         except BaseException:
             for s in sinks:
-                _close(s)
+                sinkswap.close_quietly(s)
             raise
-        self._sink_keys = [_freeze(t) for t in config.sinks]
-        self._stop = threading.Event()
-        self._reload = threading.Event()
-        self._wake = threading.Event()
         self.health_server = None
         self.reloads = 0
         self.reload_failures = 0
         self.started_at = time.monotonic()
-
-    # -- building the reloadable parts -----------------------------------------------------
-    def _detection_parts(self, cfg: DaemonConfig) -> tuple[Any, Any, Any]:
-        """(profile, anchor set, detector) for ``cfg``; raises on anything invalid (building
-        the detector validates thresholds and settings against the anchors)."""
-        from edgebind.anchors import AnchorSet
-        from edgebind.detect import Detector
-        profile = None
-        if cfg.profile is not None:
-            from edgebind.profile import Profile
-            profile = Profile.load(cfg.profile, device=cfg.device, space_id=self.space_id)
-        anchors_path = cfg.anchors or _default_asset("anchors")
-        anchor_set = AnchorSet.load(anchors_path, space_id=self.space_id)
-        thresholds = dict(getattr(profile, "thresholds", None) or {})
-        thresholds.update(cfg.thresholds)
-        unknown = sorted(set(thresholds) - set(anchor_set.names))
-        if unknown:
-            log.warning("thresholds for anchors not in %s: %s", anchors_path, ", ".join(unknown))
-        detector = Detector(anchor_set, cfg.detector_config(), thresholds=thresholds)
-        return profile, anchor_set, detector
 
     # -- health -------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -133,168 +134,94 @@ class Daemon:
 
     def metrics_text(self) -> str:
         from edgebind.daemon.health import prometheus_text
-        return prometheus_text(self.pipeline.metrics(), self.pipeline.health(),
-                               {"edgebind_uptime_seconds": time.monotonic() - self.started_at,
-                                "edgebind_reloads_total": self.reloads,
-                                "edgebind_reload_failures_total": self.reload_failures})
+        extra = {"edgebind_uptime_seconds": time.monotonic() - self.started_at,
+                 "edgebind_reloads_total": self.reloads,
+                 "edgebind_reload_failures_total": self.reload_failures}
+        if self.health_server is not None:
+            for k, v in self.health_server.stats().items():
+                extra[f"edgebind_health_http_{k}"] = v
+        return prometheus_text(self.pipeline.metrics(), self.pipeline.health(), extra)
 
     # -- reload ------------------------------------------------------------------------------
     def reload(self) -> bool:
         """Re-read the config file and swap anchors, thresholds, detector settings and sinks.
-        Returns False (old config kept, error logged) when the new one is invalid."""
+        Returns False (old config kept, error logged) when the new one is invalid or one of its
+        new sinks cannot open; the running sinks are then untouched."""
+        from edgebind.sinks.config import open_sink
         self.notifier.reloading()
-        path = self.config.path
+        path, old = self.config.path, self.config
         try:
             new = load_config(path)
-            _, anchor_set, detector = self._detection_parts(new)
-            self._swap_sinks(new, dict(anchor_set=anchor_set, thresholds=detector.thresholds,
-                                       detector_config=detector.config))
+            _, anchor_set, detector = detection_parts(new, self.space_id)
+            sinks = sinkswap.swap(self.pipeline.sinks, old.sinks, old.sink_specs, new.sinks,
+                                  new.sink_specs, open_sink,
+                                  lambda running: self.pipeline.reload(sinks=running))
         except Exception as exc:
             self.reload_failures += 1
             log.error("reload of %s failed, keeping the running config: %s", path, exc)
             self.notifier.ready(status=f"reload failed, old config kept: {exc}"[:200])
             return False
-        for what, old, cur in (("streams", self.config.stream_tables, new.stream_tables),
-                               ("windows", self.config.windows, new.windows),
-                               ("bundle", self.config.bundle, new.bundle),
-                               ("health", (self.config.health_host, self.config.health_port),
-                                (new.health_host, new.health_port))):
-            if old != cur:
-                log.warning("%s changed in %s; that takes a restart (streams keep running)",
-                            what, path)
-        keep = {k: getattr(self.config, k) for k in ("stream_tables", "streams", "windows",
-                                                      "bundle", "health_host", "health_port",
-                                                      "health_enabled")}
-        for k, v in keep.items():
-            setattr(new, k, v)
+        self.pipeline.reload(sinks=sinks, anchor_set=anchor_set, thresholds=detector.thresholds,
+                             detector_config=detector.config)
+        self._keep_restart_only_settings(new)
         self.config = new
         self.reloads += 1
-        log.info("reloaded %s: %d anchors, %d sinks", path, len(anchor_set.names),
-                 len(self.pipeline.sinks))
+        log.info("reloaded %s: %d anchors, %d sinks", path, len(anchor_set.names), len(sinks))
         self.notifier.ready(status=self._status_line())
         return True
 
-    def _swap_sinks(self, new: DaemonConfig, detection: dict[str, Any]) -> None:
-        """Keep sinks whose table is unchanged, open the new ones, close the rest. A new sink
-        that cannot open while a retired one holds its resource (a port, a socket path) is
-        retried after closing the retired ones; if it still fails the retired ones are
-        reopened from the running config and the error is raised (reload refused)."""
-        src = str(new.path)
-        old_tables = list(self.config.sinks)
-        old_sinks = self.pipeline.sinks
-        free = {i: k for i, k in enumerate(self._sink_keys)}
-        new_keys = [_freeze(t) for t in new.sinks]
-        reused: dict[int, int] = {}                     # new index -> old index
-        for i, k in enumerate(new_keys):
-            j = next((j for j, kk in free.items() if kk == k), None)
-            if j is not None:
-                reused[i] = j
-                del free[j]
-        retired = sorted(free)                          # old indices no longer wanted
-        fresh = [i for i in range(len(new.sinks)) if i not in reused]
-
-        def open_fresh() -> dict[int, Any]:
-            opened: dict[int, Any] = {}
-            try:
-                for i in fresh:
-                    opened[i] = _make_one(new.sinks[i], src, i)
-            except BaseException:
-                for s in opened.values():
-                    _close(s)
-                raise
-            return opened
-
-        try:
-            opened = open_fresh()
-            retired_closed = False
-        except OSError as first:
-            if not retired:
-                raise
-            log.info("opening new sinks failed (%s); retrying after closing the old ones", first)
-            self.pipeline.reload(sinks=[old_sinks[j] for j in sorted(reused.values())])
-            for j in retired:
-                _close(old_sinks[j])
-            try:
-                opened = open_fresh()
-            except Exception:
-                restored, keys = [], []
-                for j in range(len(old_sinks)):
-                    if j in retired:
-                        try:
-                            restored.append(_make_one(old_tables[j], str(self.config.path), j))
-                        except Exception as exc:
-                            log.error("could not reopen sink %d after a failed reload: %s", j, exc)
-                            continue
-                    else:
-                        restored.append(old_sinks[j])
-                    keys.append(_freeze(old_tables[j]))
-                self.pipeline.reload(sinks=restored)
-                self._sink_keys = keys
-                self.config.sinks = [old_tables[j] for j in range(len(old_sinks))
-                                     if _freeze(old_tables[j]) in keys]
-                raise
-            retired_closed = True
-        sinks = [old_sinks[reused[i]] if i in reused else opened[i] for i in range(len(new.sinks))]
-        self.pipeline.reload(sinks=sinks, **detection)
-        if not retired_closed:
-            for j in retired:
-                _close(old_sinks[j])
-        self._sink_keys = new_keys
+    def _keep_restart_only_settings(self, new: DaemonConfig) -> None:
+        """Streams, windows, bundle and health change only with a restart: say so, keep them."""
+        old = self.config
+        for what, a, b in (("streams", old.stream_tables, new.stream_tables),
+                           ("windows", old.windows, new.windows),
+                           ("bundle", (old.bundle, old.load_kwargs()),
+                            (new.bundle, new.load_kwargs())),
+                           ("health", (old.health_host, old.health_port, old.health_enabled),
+                            (new.health_host, new.health_port, new.health_enabled))):
+            if a != b:
+                log.warning("%s changed in %s; that takes a restart (streams keep running)",
+                            what, new.path)
+        for k in ("stream_tables", "streams", "windows", "bundle", "precision", "backend",
+                  "threads", "health_host", "health_port", "health_enabled"):
+            setattr(new, k, getattr(old, k))
 
     # -- main loop ---------------------------------------------------------------------------
     def request_stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
+        self.control.request_stop()
 
     def request_reload(self) -> None:
-        self._reload.set()
-        self._wake.set()
+        self.control.request_reload()
 
     def _status_line(self) -> str:
         h = self.pipeline.health()
-        bad = [n for n, s in h["streams"].items() if s.get("state") != "ok"]
-        return (f"{h['status']}: {len(h['streams'])} streams"
-                + (f" ({', '.join(bad)} not ok)" if bad else "")
-                + f", {self.pipeline.windows_done} windows, {h['queue']['dropped']} dropped")
+        why = f" ({h['reasons'][0]})" if h.get("reasons") else ""
+        return (f"{h['status']}{why}: {len(h['streams'])} streams, "
+                f"{self.pipeline.windows_done} windows, {h['queue']['dropped']} dropped")
+
+    def _start_health(self) -> None:
+        from edgebind.daemon.health import HealthServer
+        try:
+            self.health_server = HealthServer(self.config.health_host, self.config.health_port,
+                                              self.health, self.metrics_text).start()
+        except OSError:
+            self.pipeline.close(drain=False)      # the sinks opened in __init__
+            raise
+        host, port = self.health_server.address
+        log.info("health on http://%s:%d/healthz, metrics on /metrics", host, port)
 
     def serve(self, install_signals: bool = True) -> int:
-        if install_signals:
-            signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
-            signal.signal(signal.SIGINT, lambda *_: self.request_stop())
-            signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+        if install_signals and not self.control.installed:
+            self.control.install()
         if self.config.health_enabled:
-            from edgebind.daemon.health import HealthServer
-            try:
-                self.health_server = HealthServer(self.config.health_host,
-                                                  self.config.health_port, self.health,
-                                                  self.metrics_text).start()
-            except OSError:
-                self.pipeline.close(drain=False)      # the sinks opened in __init__
-                raise
-            host, port = self.health_server.address
-            log.info("health on http://%s:%d/healthz, metrics on /metrics", host, port)
+            self._start_health()
         self.pipeline.start()
         log.info("running: %d streams, %d anchors, bundle %s (space %s)",
-                 len(self.pipeline.stream_infos), len(self.pipeline.detector.anchor_set.names)
-                 if hasattr(self.pipeline.detector, "anchor_set") else -1,
+                 len(self.pipeline.stream_infos), len(self.pipeline.detector.anchor_set.names),
                  self.bundle_path, self.space_id)
         self.notifier.ready(status=self._status_line())
-        wd = self.notifier.watchdog_interval_s()
-        tick = min(1.0, wd) if wd else 1.0
-        last_status = 0.0
         try:
-            while not self._stop.is_set():
-                self._wake.wait(tick)
-                self._wake.clear()
-                if self._reload.is_set() and not self._stop.is_set():
-                    self._reload.clear()
-                    self.reload()
-                # Ping only while the inference worker lives: a hung service gets restarted.
-                if wd and self.pipeline.worker_alive():
-                    self.notifier.watchdog()
-                if time.monotonic() - last_status > 10:
-                    last_status = time.monotonic()
-                    self.notifier.status(self._status_line())
+            self._loop()
         finally:
             self.notifier.stopping()
             log.info("stopping: draining captured windows")
@@ -306,10 +233,24 @@ class Daemon:
             self.notifier.close()
         return 0
 
-
-def _make_one(table: dict, source: str, index: int) -> Any:
-    from edgebind.sinks import make_sink
-    return make_sink(dict(table), f"{source}: sinks[{index}]")
+    def _loop(self) -> None:
+        c = self.control
+        wd = self.notifier.watchdog_interval_s()
+        tick = min(1.0, wd) if wd else 1.0
+        last_status = 0.0
+        while not c.stop.is_set():
+            c.wake.wait(tick)
+            c.wake.clear()
+            if c.reload.is_set() and not c.stop.is_set():
+                c.reload.clear()
+                self.reload()
+            # Ping only while windows are being embedded: a worker stuck in inference or failing
+            # every batch, or a dead pipeline thread, gets the service restarted.
+            if wd and self.pipeline.progressing():
+                self.notifier.watchdog()
+            if time.monotonic() - last_status > 10:
+                last_status = time.monotonic()
+                self.notifier.status(self._status_line())
 
 
 # -- CLI ----------------------------------------------------------------------------------------
@@ -327,34 +268,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check(cfg: DaemonConfig) -> str:
-    """Validate everything that can be checked without opening sensors or sinks: the
-    bundle (hashes), the anchors (same space), the profile (device, space), the detector
-    settings and thresholds. Raises on the first problem."""
-    from edgebind.anchors import AnchorSet
-    from edgebind.detect import Detector
+    """Validate everything that can be checked without opening sensors or sinks: the bundle
+    (hashes; with the config's precision, backend and threads), the anchors (same space), the
+    profile (device, space), the detector settings, thresholds and sink tables. Raises on the
+    first problem."""
     from edgebind.embedder import Embedder
-    emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"))
-    aset = AnchorSet.load(cfg.anchors or _default_asset("anchors"), space_id=emb.space_id)
-    thresholds = {}
-    if cfg.profile is not None:
-        from edgebind.profile import Profile
-        thresholds.update(Profile.load(cfg.profile, device=cfg.device,
-                                       space_id=emb.space_id).thresholds)
-    thresholds.update(cfg.thresholds)
-    Detector(aset, cfg.detector_config(), thresholds=thresholds)
+    emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"), **cfg.load_kwargs())
+    _, aset, _ = detection_parts(cfg, emb.space_id)
     return (f"{cfg.path}: ok ({len(cfg.streams)} streams, {len(cfg.sinks)} sinks, "
             f"{len(aset.targets)} event anchors, space {emb.space_id})")
 
 
 def run(args: argparse.Namespace) -> int:
+    # Signals first: a SIGHUP or SIGTERM while the bundle loads must not kill the process.
+    control = Control().install()
     cfg = load_config(args.config)
     logging.basicConfig(level=(args.log_level or cfg.log_level).upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.check:
         print(check(cfg))
         return 0
-    daemon = Daemon(cfg)
+    daemon = Daemon(cfg, control=control)
     return daemon.serve()
 
 
-__all__ = ["ConfigError", "Daemon", "add_arguments", "build_sinks", "run"]
+__all__ = ["ConfigError", "Control", "Daemon", "add_arguments", "build_sinks", "check", "run"]

@@ -96,3 +96,133 @@ def test_port_in_use_is_a_clear_error(server):
     srv, _ = server
     with pytest.raises(OSError, match="cannot listen on 127.0.0.1"):
         HealthServer("127.0.0.1", srv.address[1], dict, str)
+
+
+# -- hostile clients ------------------------------------------------------------------------------
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from tests.conftest import REPO, wait_until  # noqa: E402
+
+# A health server in a process with the descriptor limit a systemd service gets by default
+# (scaled down: 256), so a flood can reach it from this process.
+LIMITED_CHILD = r"""
+import json, os, resource, sys, time
+from edgebind.daemon.health import HealthServer
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+srv = HealthServer("127.0.0.1", 0, lambda: {"status": "ok"}, lambda: "up 1\n",
+                   max_connections=32).start()
+print(srv.address[1], flush=True)
+held = []
+for line in sys.stdin:
+    if line.startswith("fill"):               # use up every descriptor left
+        while True:
+            try:
+                held.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                break
+        t0 = time.monotonic()
+        print(json.dumps({"held": len(held)}), flush=True)
+    elif line.startswith("free"):
+        deadline = time.monotonic() + 60
+        while srv.stats()["accept_errors"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(1.0)                       # a while at EMFILE: a busy loop would show here
+        elapsed = time.monotonic() - t0
+        errors = srv.stats()["accept_errors"]
+        for fd in held:
+            os.close(fd)
+        held = []
+        print(json.dumps({"elapsed": elapsed, "accept_errors": errors}), flush=True)
+    else:
+        print(json.dumps(srv.stats()), flush=True)
+"""
+
+
+class LimitedServer:
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", LIMITED_CHILD], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, cwd=REPO)
+        self.port = int(self.proc.stdout.readline())
+
+    def ask(self, line: str) -> dict:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def raw_request(port: int, data: bytes, timeout: float = 10) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out
+
+
+def test_idle_connection_flood_under_the_fd_limit_cannot_lock_out_a_probe():
+    srv = LimitedServer()
+    idle = []
+    try:
+        for _ in range(400):                  # more than the server's descriptors
+            idle.append(socket.create_connection(("127.0.0.1", srv.port), timeout=10))
+        with urllib.request.urlopen(f"http://127.0.0.1:{srv.port}/healthz", timeout=30) as r:
+            assert r.status == 200 and json.loads(r.read()) == {"status": "ok"}
+        assert wait_until(lambda: srv.ask("stats")["served"] >= 1, 30)
+        stats = srv.ask("stats")
+        assert stats["evicted"] > 0 and stats["waiting"] <= 32
+    finally:
+        for s in idle:
+            s.close()
+        srv.close()
+
+
+def test_accepting_backs_off_when_descriptors_run_out_and_recovers():
+    srv = LimitedServer()
+    try:
+        assert srv.ask("fill")["held"] > 0
+        probe = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        out = srv.ask("free")
+        # Each failed accept is followed by a pause of at least BACKOFF_MIN_S.
+        from edgebind.daemon.httpserver import BACKOFF_MIN_S
+        assert 1 <= out["accept_errors"] <= 1 + out["elapsed"] / BACKOFF_MIN_S, out
+        probe.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")   # waited in the backlog: now served
+        probe.settimeout(30)
+        reply = b""
+        while chunk := probe.recv(65536):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.0 200")
+        probe.close()
+    finally:
+        srv.close()
+
+
+def test_slow_and_oversized_requests_are_cut_off(server):
+    srv, _ = server
+    port = srv.address[1]
+    assert raw_request(port, b"GET /" + b"a" * 70000 + b" HTTP/1.0\r\n\r\n").startswith(
+        b"HTTP/1.0 414")
+    many = b"".join(b"X-%d: y\r\n" % i for i in range(120))
+    assert raw_request(port, b"GET /healthz HTTP/1.0\r\n" + many + b"\r\n").startswith(
+        b"HTTP/1.0 431")
+    huge = b"X-Big: " + b"y" * 70000 + b"\r\n"
+    assert raw_request(port, b"GET /healthz HTTP/1.0\r\n" + huge * 5 + b"\r\n").startswith(
+        b"HTTP/1.0 431")
+
+
+def test_a_request_that_never_completes_is_dropped_after_the_timeout():
+    srv = HealthServer("127.0.0.1", 0, lambda: {"status": "ok"}, lambda: "",
+                       request_timeout_s=0.5).start()
+    try:
+        slow = socket.create_connection(srv.address, timeout=30)
+        slow.sendall(b"GET /heal")             # ... and nothing more
+        assert slow.recv(1) == b""             # closed by the server, without an answer
+        assert srv.stats()["timed_out"] == 1
+        assert get(srv, "/healthz")[0] == 200
+    finally:
+        srv.stop()

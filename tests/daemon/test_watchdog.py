@@ -1,0 +1,89 @@
+"""The systemd watchdog follows progress, not thread existence: a daemon whose inference worker
+hangs stops pinging (so systemd restarts it) and pings again once windows are embedded. The
+daemon runs in-process on the real bundle and the simulated world; sd_notify goes to a real
+datagram socket; the hang is injected into the real embedder."""
+from __future__ import annotations
+
+import socket
+import textwrap
+import threading
+import time
+
+from edgebind.daemon.config import load_config
+from edgebind.daemon.sdnotify import Notifier
+from edgebind.daemon.service import Daemon
+from tests.conftest import wait_until
+from tests.daemon.test_daemon_process import Notify
+
+
+def drain(notify: Notify, seconds: float) -> None:
+    """Collect whatever arrives for ``seconds`` (a window to observe, not a speed limit)."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        notify.sock.settimeout(left)
+        try:
+            data = notify.sock.recv(4096).decode()
+        except socket.timeout:
+            break
+        notify.messages.append(dict(x.split("=", 1) for x in data.split("\n") if x))
+
+
+def pings(notify: Notify, after: int = 0) -> int:
+    return sum("WATCHDOG" in m for m in notify.messages[after:])
+
+
+def test_watchdog_pings_stop_while_the_worker_is_stuck(tmp_path, assets_paths):
+    bundle, anchors = assets_paths
+    cfg = tmp_path / "edgebind.toml"
+    cfg.write_text(textwrap.dedent(f"""\
+        bundle = "{bundle}"
+        anchors = "{anchors}"
+        threads = 1
+        [[streams]]
+        name = "sim"
+        kind = "sim"
+        speed = 1
+        duration = 600
+        [windows]
+        hop_s = 0.25
+        warmup_s = 0
+        [health]
+        enabled = false
+        [[sinks]]
+        kind = "jsonl"
+        path = "events.jsonl"
+        """))
+    notify = Notify(tmp_path / "notify.sock")
+    d = Daemon(load_config(cfg), notifier=Notifier(str(tmp_path / "notify.sock"), 1_000_000))
+    gate = threading.Event()
+    gate.set()
+    stuck = threading.Event()
+    real = d.embedder.embed_batch
+
+    def embed_batch(*args, **kw):            # the worker hangs here while the gate is shut
+        if not gate.is_set():
+            stuck.set()
+        gate.wait()
+        return real(*args, **kw)
+    d.embedder.embed_batch = embed_batch
+    t = threading.Thread(target=d.serve, kwargs={"install_signals": False}, daemon=True)
+    t.start()
+    try:
+        notify.wait_for("READY", 90)
+        notify.wait_for("WATCHDOG", 60)       # pinged while windows are embedded
+        gate.clear()
+        assert stuck.wait(60)
+        assert wait_until(lambda: not d.pipeline.progressing(), 90)
+        drain(notify, 2.0)                    # a ping decided just before the stall was seen
+        seen = len(notify.messages)
+        drain(notify, 3.0)                    # six watchdog periods
+        assert pings(notify, seen) == 0, notify.messages[seen:]
+        assert d.health()["status"] == "failing"
+        gate.set()
+        notify.wait_for("WATCHDOG", 90, after=len(notify.messages))
+    finally:
+        gate.set()
+        d.request_stop()
+        t.join(60)
+        notify.sock.close()
+    assert not t.is_alive()
