@@ -2,8 +2,11 @@
 
 1. Overhead (synchronous mode, as fast as possible, ``--seconds`` of the simulated world): the
    pipeline's own time (window assembly, queueing, detection, sinks, bookkeeping) as a
-   percentage of encoder time (preprocessing + model), and of model time alone. Time spent
+   percentage of encoder time (preprocessing + model), and of model time alone; and the CPU
+   seconds the whole pipeline spends per second of sensor data (five streams). Time spent
    generating the simulated samples is measured and excluded: a real sensor costs nothing here.
+   ``--precision fp32 --reference-audio-clips`` measures what the pipeline cost before INT8
+   sensor towers and one audio clip per window.
 2. Live (``--minutes`` of real time; 30 for the flat-memory soak): a few seconds of the
    simulated world, rendered once, replayed in a loop in real time on the host monotonic
    clock through the threaded pipeline (capture thread →
@@ -89,13 +92,20 @@ class RealTimeWorld:
         return self._thread is not None and not self._thread.is_alive()
 
 
-def load(bundle: str | None, anchors: str | None, threads: int | None):
+def load(bundle: str | None, anchors: str | None, threads: int | None,
+         precision: str | None = None, reference_clips: bool = False):
     from edgebind import assets
     from edgebind.anchors import AnchorSet
     from edgebind.embedder import Embedder
     b = Path(bundle) if bundle else assets.default_bundle_path()
     a = Path(anchors) if anchors else assets.default_anchors_path()
-    emb = Embedder.from_bundle(b, **({"threads": threads} if threads else {}))
+    kw = {"threads": threads} if threads else {}
+    if precision:
+        kw["precision"] = {m: precision if m != "text" else None for m in
+                           ("vision", "audio", "depth", "thermal", "imu")}
+    emb = Embedder.from_bundle(b, **kw)
+    if reference_clips:
+        emb.fold_audio_clips = False
     return emb, AnchorSet.load(a, space_id=emb.space_id), b
 
 
@@ -106,24 +116,37 @@ def overhead(args, emb, aset) -> dict:
     world = World(args.scenario, seed=args.seed, duration_s=args.seconds)
     pipe = Pipeline([], emb, aset, Detector(aset, DetectorConfig()), [],
                     stream_infos=world.stream_infos)
-    gen_s = 0.0
+    gen_s = gen_cpu = 0.0
+    per_modality: dict[str, float] = {}
+    embed_batch = emb.embed_batch
+
+    def timed_embed(m, x, *a, **kw):   # model time per tower (the audio-clip saving shows here)
+        t = time.perf_counter()
+        try:
+            return embed_batch(m, x, *a, **kw)
+        finally:
+            per_modality[m] = per_modality.get(m, 0.0) + time.perf_counter() - t
+    emb.embed_batch = timed_embed
 
     def timed(it):
-        nonlocal gen_s
+        nonlocal gen_s, gen_cpu
         it = iter(it)
         while True:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 s = next(it)
             except StopIteration:
                 gen_s += time.perf_counter() - t
+                gen_cpu += time.process_time() - c
                 return
             gen_s += time.perf_counter() - t
+            gen_cpu += time.process_time() - c
             yield s
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n_events = sum(1 for _ in pipe.run_sync(timed(world.samples())))
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0 - gen_cpu
     lat = pipe.metrics()["latency"]
     pre, model = lat["preprocess"]["sum"], lat["model"]["sum"]
     own = wall - gen_s - pre - model
@@ -133,6 +156,8 @@ def overhead(args, emb, aset) -> dict:
             "pipeline_own_s": round(own, 4),
             "overhead_pct_of_encoder": round(100 * own / max(pre + model, 1e-9), 2),
             "overhead_pct_of_model": round(100 * own / max(model, 1e-9), 2),
+            "cpu_s_per_sensor_s": round(cpu / args.seconds, 4),
+            "model_s_by_modality": {k: round(v, 3) for k, v in per_modality.items()},
             "windows_per_s": round(pipe.windows_done / max(wall - gen_s, 1e-9), 2)}
 
 
@@ -207,9 +232,20 @@ def main() -> int:
                     help="lateness_s of the window assembler (default 0.1, the daemon's)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument("--precision", default=None,
+                    help="sensor towers' precision (default: what load_bundle picks; fp32 = before "
+                         "INT8 sensor towers)")
+    ap.add_argument("--reference-audio-clips", action="store_true",
+                    help="feed the audio tower the reference's 3 clips per window (before)")
     args = ap.parse_args()
-    emb, aset, bundle = load(args.bundle, args.anchors, args.threads)
-    res = {"bundle": str(bundle), "cpu_count": os.cpu_count(), "scenario": args.scenario,
+    from edgebind.runtime.cpu import detect
+    emb, aset, bundle = load(args.bundle, args.anchors, args.threads, args.precision,
+                             args.reference_audio_clips)
+    res = {"bundle": str(bundle), "cpu_count": os.cpu_count(), "cpu": detect().to_dict(),
+           "scenario": args.scenario,
+           "encoders": {m: c.variant for m, c in emb.bundle.choices.items()},
+           "audio_clips_per_window": "reference (3)" if args.reference_audio_clips else
+           ("1 when the window is one clip" if emb.fold_audio_clips else "reference (3)"),
            "overhead": overhead(args, emb, aset)}
     if not args.skip_live:
         res["live"] = live(args, emb, aset)
