@@ -87,7 +87,8 @@ def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, cal
         path = work / f"{m}.int8-{scheme}-{weights}{'-sq' if sq else ''}.onnx"
         try:
             t.info = quantize.to_int8(sources[sq], path, scheme, m, calib.calibration,
-                                      external=external, weights=weights)
+                                      external=external, weights=weights,
+                                      quantize_stems=options.quantize_stems)
             t.path = path
             got, sec = embed(measure_path(t, here, work), calib.held_out)
             t.embeddings = got

@@ -41,6 +41,7 @@ class ExportOptions:
     targets: list[str] = field(default_factory=lambda: ["auto"])  # CPU targets of INT8 variants
     smoothquant: float | None = 0.5  # alpha, tried per INT8 form and kept where it helps; None: off
     golden: bool = True              # a golden set per encoder, thresholds per variant
+    quantize_stems: bool = False     # INT8 also for MatMuls fed by the raw input (see quantize)
     min_cosine: float | None = None  # fail if any variant's centred cosine to FP32 is below
     anchors: np.ndarray | None = None
     opset: int = 17
@@ -326,7 +327,7 @@ def _fastest_scheme(m, src, calib, ref, options, external, work, target):
         path = work / f"{m}.scheme-{form}.onnx"
         try:
             quantize.to_int8(src, path, form, m, calib.calibration, external=external,
-                             weights=weights)
+                             weights=weights, quantize_stems=options.quantize_stems)
             got, sec = _ort_embed(path, calib.held_out, options.threads)
         except Exception as exc:
             measured[form] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
