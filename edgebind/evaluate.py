@@ -183,6 +183,21 @@ def markdown(report: Mapping[str, Any]) -> str:
                       f"{ar['queries']} queries): top-1 has both {pct(ar['top1_has_both'])} "
                       f"(vision alone {pct(ar['vision_only_top1_has_both'])}, chance "
                       f"{pct(ar['chance'])})."]
+    q = report.get("int8")
+    if q and q.get("towers"):
+        lines += ["", f"INT8 vs FP32 on the held-out set ({q['n']} windows, seed {q['seed']}): "
+                      "zero-shot top-1 agreement / centred cosine per variant and CPU target.", "",
+                  "| tower | variant | targets | top-1 agreement | centred cosine | INT8 top-1 |",
+                  "|---|---|---|---|---|---|"]
+        for m, rows in q["towers"].items():
+            for key, r in rows.items():
+                if "top1_agreement" in r:
+                    lines.append(f"| {m} | {key} | {', '.join(r.get('targets') or ['any'])} | "
+                                 f"{pct(r['top1_agreement'])} | {r['centred_cosine_mean']:.4f} | "
+                                 f"{pct(r['zero_shot_top1'])} |")
+        if q.get("dropped"):
+            lines.append(f"\nNot shipped (agreement below {pct(q['min_top1_agreement'])}): "
+                         f"{', '.join(q['dropped'])}.")
     det = report.get("detector")
     if det:
         tuned, check = det["tuned"], det["check"]
@@ -236,7 +251,9 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
                     n_probe: int = 800, difficulty: float | None = None,
                     anchors: str | Path | None = None,
                     threads: int | None = None, workers: int = 2,
-                    progress: bool = False) -> dict[str, Any]:
+                    progress: bool = False, precision: str | None = None) -> dict[str, Any]:
+    """``precision``: e.g. ``fp32`` for the model's own numbers on any CPU (default: the
+    variants ``load_bundle`` picks here, as the device runs them)."""
     from edgebind.embedder import Embedder
     from edgebind.preprocess import PreprocessConfig
     from edgebind.sim import CAPTIONS, EVENTS
@@ -251,7 +268,7 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
                 anchors = default_anchors_path()
             except FileNotFoundError:
                 anchors = None
-    emb = Embedder.from_bundle(bundle, threads=threads)
+    emb = Embedder.from_bundle(bundle, threads=threads, **_precision_for(bundle, precision))
     pre = PreprocessConfig.from_dict(emb._bundle.manifest.preprocess)
     if difficulty is None:  # the difficulty the bundle was trained at, else the sim default
         difficulty = float(emb.training.get("difficulty", 1.0))
@@ -276,12 +293,23 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
         anchor_emb = text_anchors(lambda t: run("text", tokenize(t)), CAPTIONS, EVENTS)
     report = evaluate_embeddings(test_emb, test.arrays["events"], anchor_emb, probe_emb,
                                  probe.arrays["label"].astype(np.int64) if probe else None)
+    report["encoders"] = {m: c.variant for m, c in emb.bundle.choices.items()}
     report.update({"bundle": str(bundle), "space_id": emb.space_id, "seed": seed,
                    "probe_seed": seed + 1, "difficulty": difficulty, "window_s": window_s,
                    "anchors": str(anchors) if anchors else "captions via the text tower",
                    "events": list(EVENTS)})
     report["goals"] = goals(report)
     return report
+
+
+def _precision_for(bundle, precision: str | None) -> dict[str, Any]:
+    """``precision`` for every tower that has it (the default text tower is FP16 only)."""
+    if precision is None:
+        return {}
+    from edgebind.runtime.manifest import Manifest
+    manifest = Manifest.read(Path(bundle) / "manifest.json")
+    return {"precision": {m: precision for m, e in manifest.encoders.items()
+                          if any(v.family == precision for v in e.variants.values())}}
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -309,6 +337,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="anchor set JSON (default: the shipped one with the default bundle, else "
                         "each event's captions through the bundle's text tower)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for ONNX Runtime")
+    p.add_argument("--precision", default=None,
+                   help="run every tower that has it at this precision (e.g. fp32: the model's "
+                        "own numbers on any CPU; default: what the device picks here)")
     p.add_argument("--workers", type=int, default=2,
                    help="processes rendering the simulated windows (default 2)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -325,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate_bundle(args.bundle, seed=args.seed, n=args.n, n_probe=args.probe_n,
                              difficulty=args.difficulty, anchors=args.anchors,
                              threads=args.threads, workers=max(1, args.workers),
-                             progress=not args.json)
+                             progress=not args.json, precision=args.precision)
     if args.json:
         print(json.dumps(report, indent=2))
     if args.markdown or not args.json:

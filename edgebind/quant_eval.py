@@ -52,8 +52,41 @@ def embed(bundle: str | Path, modality: str, variant: str, x: np.ndarray,
     from edgebind.runtime import load_bundle
     with load_bundle(bundle, modalities=[modality], precision=variant, threads=threads,
                      fallback=False, verify=False, check=check) as b:
-        enc = b.encoders[modality]
-        return np.concatenate([enc.embed(x[i:i + batch]) for i in range(0, len(x), batch)])
+        return _batched(b.encoders[modality], x, batch)
+
+
+def _batched(enc, x: np.ndarray, batch: int) -> np.ndarray:
+    return np.concatenate([enc.embed(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def exact_here(variant) -> bool:
+    """Whether this CPU computes the variant's INT8 weights as its targets do."""
+    from edgebind.runtime.cpu import detect
+    weights = variant.info.get("quantization", {}).get("weight_form")
+    here = detect().target
+    if weights is None or variant.family != "int8":
+        return True
+    return weights in ("s7", "u8") or here in ("x86-vnni", "arm64")
+
+
+def embed_as_targets_compute(bundle: str | Path, modality: str, variant: str, x: np.ndarray,
+                             threads: int | None = None, batch: int = 16) -> np.ndarray:
+    """What the variant's own targets compute: on a CPU that would saturate its weights (s8 on
+    AVX2), through the exporter's exact copy (needs the ``export`` extra)."""
+    from edgebind.runtime.manifest import Manifest
+    manifest = Manifest.read(Path(bundle) / "manifest.json")
+    entry = manifest.encoders[modality]
+    v = entry.variants[variant]
+    if exact_here(v):
+        return embed(bundle, modality, variant, x, threads, batch)
+    import tempfile
+    from edgebind.export.quantize import exact_copy
+    from edgebind.runtime.backends.onnxruntime import OnnxRuntimeEncoder
+    with tempfile.TemporaryDirectory() as tmp:
+        path = exact_copy(Path(bundle) / v.file.file, Path(tmp) / "exact.onnx")
+        enc = OnnxRuntimeEncoder(path, modality, variant, entry.input, entry.output,
+                                 manifest.space_id, threads=threads)
+        return _batched(enc, x, batch)
 
 
 def faithfulness(fp32: np.ndarray, other: np.ndarray, anchors: np.ndarray,
@@ -93,9 +126,12 @@ def evaluate_variants(bundle: str | Path, anchors: str | Path, *, seed: int = 7,
         rows = {}
         for key in quantized_variants(manifest, m):
             v = manifest.encoders[m].variants[key]
-            row = {"targets": list(v.targets) if v.targets else None}
+            row = {"targets": list(v.targets) if v.targets else None,
+                   "measured": "as run here" if exact_here(v) else "exact copy (this CPU "
+                               "would saturate its weights; its targets do not)"}
             try:
-                row.update(faithfulness(ref, embed(bundle, m, key, x, threads), anchor_emb, active))
+                got = embed_as_targets_compute(bundle, m, key, x, threads)
+                row.update(faithfulness(ref, got, anchor_emb, active))
             except Exception as exc:   # e.g. its golden-set check fails on this CPU
                 row["error"] = f"{type(exc).__name__}: {exc}"[:300]
             rows[key] = row

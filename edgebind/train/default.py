@@ -199,10 +199,10 @@ def _recipe_dict(recipe: Recipe) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str))
 
 
-def write_calibration(data, folder: Path, n: int = 48) -> Path:
+def write_calibration(data, folder: Path, n: int = 160) -> Path:
     """Model-ready samples for the export's accuracy reports (and INT8 calibration)."""
     folder.mkdir(parents=True, exist_ok=True)
-    idx = np.linspace(0, len(data) - 1, min(n, len(data))).astype(int)
+    idx = np.linspace(0, len(data) - 1, min(n, len(data))).astype(int)   # a quarter held out
     for m in ("vision", *SENSORS):
         x = np.asarray(data.arrays[m][idx], dtype=np.float32)
         if m == "audio":
@@ -293,6 +293,44 @@ def tune_detector(bundle: Path, anchors: Path, path: Path, recipe: Recipe,
             "thresholds": best["thresholds"]}
 
 
+INT8_MIN_AGREEMENT = 0.99
+
+
+def keep_faithful_int8(bundle: Path, anchors: Path, recipe: Recipe) -> dict[str, Any]:
+    """Keep an INT8 variant only where it gives FP32's zero-shot answer on >= 99 % of held-out
+    windows (what its targets compute, edgebind.quant_eval); drop the others from the bundle."""
+    from edgebind.quant_eval import evaluate_variants
+    from edgebind.runtime.manifest import Manifest
+    report = evaluate_variants(bundle, anchors, seed=recipe.eval_seed, n=recipe.eval_n,
+                               threads=recipe.threads)
+    manifest = Manifest.read(bundle / "manifest.json")
+    dropped = []
+    for m, rows in report["towers"].items():
+        for key, row in rows.items():
+            if row.get("top1_agreement", 0.0) < INT8_MIN_AGREEMENT:
+                dropped.append(f"{m} {key}")
+                manifest = _drop_variant(bundle, manifest, m, key)
+    report["min_top1_agreement"] = INT8_MIN_AGREEMENT
+    report["dropped"] = dropped
+    if dropped:
+        _log(f"INT8 dropped (top-1 agreement below {INT8_MIN_AGREEMENT}): {', '.join(dropped)}")
+    return report
+
+
+def _drop_variant(bundle: Path, manifest, modality: str, key: str):
+    entry = manifest.encoders[modality]
+    gone = entry.variants[key]
+    variants = {k: v for k, v in entry.variants.items() if k != key}
+    manifest = dataclasses.replace(manifest, encoders={
+        **manifest.encoders, modality: dataclasses.replace(entry, variants=variants)})
+    still = {r.file for e in manifest.encoders.values() for r in e.files()}
+    for ref in gone.files():
+        if ref.file not in still:
+            (bundle / ref.file).unlink()
+    manifest.write(bundle / "manifest.json")
+    return manifest
+
+
 def write_anchors(bundle: Path, path: Path) -> Path:
     """The anchor set of the eight simulated events: each event's captions through the bundle's
     text tower (plain captions, the wording the text tower was trained on)."""
@@ -331,10 +369,15 @@ def run_recipe(recipe: Recipe, work: Path, out: Path, progress: bool = True) -> 
     write_anchors(bundle, out / "anchors.json")
     times["export"] = time.perf_counter() - t
     t = time.perf_counter()
+    int8 = keep_faithful_int8(bundle, out / "anchors.json", recipe)
+    times["int8_check"] = time.perf_counter() - t
+    t = time.perf_counter()
+    # The model's own numbers (FP32): the same on every CPU. INT8 agreement is reported apart.
     report = evaluate_bundle(bundle, seed=recipe.eval_seed, n=recipe.eval_n,
                              n_probe=recipe.eval_probe_n, difficulty=recipe.difficulty,
                              anchors=out / "anchors.json", threads=recipe.threads,
-                             progress=progress)
+                             progress=progress, precision="fp32")
+    report["int8"] = int8
     times["eval"] = time.perf_counter() - t
     t = time.perf_counter()
     report["detector"] = tune_detector(bundle, out / "anchors.json", out / "detector.json", recipe,
@@ -347,7 +390,8 @@ def run_recipe(recipe: Recipe, work: Path, out: Path, progress: bool = True) -> 
     # A small, quick evaluation that tests/test_assets.py reruns to check the shipped bundle
     small = evaluate_bundle(bundle, seed=recipe.eval_seed, n=SMALL_CHECK["n"],
                             n_probe=SMALL_CHECK["n_probe"], difficulty=recipe.difficulty,
-                            anchors=out / "anchors.json", threads=recipe.threads)
+                            anchors=out / "anchors.json", threads=recipe.threads,
+                            precision="fp32")
     report["small_check"] = {**SMALL_CHECK, "seed": recipe.eval_seed,
                              "vision_to_text_top1": small["vision_to_text_top1"],
                              "modalities": {m: {"zero_shot_top1": r["zero_shot_top1"]}
