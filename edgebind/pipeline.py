@@ -797,7 +797,16 @@ class Pipeline:
                            "last_window_end_ns": self.last_window_end_ns},
                 "threads": self.threads_alive(),
                 "progress": {**self._progress.report(now), **liveness.recent_windows(recent)},
-                "errors": self._copy(self.errors)}
+                "errors": self._copy(self.errors), **self.encoder_report()}
+
+    def encoder_report(self) -> dict[str, Any]:
+        """``{"cpu": ..., "encoders": {modality: variant, status, golden-set check, fallbacks}}``
+        of a bundle embedder (``edgebind.runtime.Bundle.report``); empty for torch towers."""
+        bundle = getattr(self.embedder, "bundle", None)
+        try:
+            return bundle.report() if bundle is not None else {}
+        except Exception:   # a report must never take health down with it
+            return {}
 
     def _findings(self, streams: dict[str, dict[str, Any]], recent: dict[str, int],
                   now: float) -> list[Finding]:
@@ -873,4 +882,5 @@ class Pipeline:
                     "queue_capacity": self._queue.capacity,
                     "events": dict(self.events_by_name), "errors": dict(self.errors),
                     "assembler": asm, "sinks": sinks,
+                    "encoders": self.encoder_report().get("encoders", {}),
                     "latency": {k: h.snapshot() for k, h in self.latency.items()}}

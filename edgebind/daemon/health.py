@@ -108,6 +108,19 @@ def prometheus_text(metrics: dict[str, Any], health: dict[str, Any],
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 t.add("edgebind_sink_stat", "gauge", "Sink counters (emitted, dropped, ...).", v,
                       sink=sink, stat=k)
+    for modality, e in sorted((metrics.get("encoders") or {}).items()):
+        t.add("edgebind_encoder_info", "gauge",
+              "The variant each modality runs on this machine (status: verified, fallback, "
+              "unverified).", 1, modality=modality, variant=e.get("variant", "?"),
+              backend=e.get("backend", "?"), status=e.get("status", "?"))
+        t.add("edgebind_encoder_fallback", "gauge",
+              "1 when the preferred variant failed its golden-set check here and a slower one runs.",
+              1 if e.get("status") == "fallback" else 0, modality=modality)
+        check = e.get("check") or {}
+        if isinstance(check.get("agreement_min"), (int, float)):
+            t.add("edgebind_encoder_check_agreement", "gauge",
+                  "Golden-set agreement (centred cosine, min) of the running variant at load.",
+                  check["agreement_min"], modality=modality, variant=e.get("variant", "?"))
     for stage, snap in sorted((metrics.get("latency") or {}).items()):
         t.histogram("edgebind_stage_latency_seconds", "Per-stage latency in seconds.", snap,
                     stage=stage)

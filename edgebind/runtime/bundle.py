@@ -225,6 +225,8 @@ def _open_checked(root: Path, manifest: Manifest, m: str, backend: str, want: st
         result = golden_set.check(enc, golden, _threshold(variant), variant.precision)
         if result.passed:
             status = "fallback" if tried else "verified"
+            log.info("%s: %s runs %s on %s (golden-set agreement %.5f, threshold %.4f)", root, m,
+                     variant.precision, be, result.agreement_min, result.threshold)
             if tried:
                 log.warning("%s: %s runs %s on %s after %s", root, m, variant.precision,
                             machine.describe(), "; ".join(_why(t) for t in tried))

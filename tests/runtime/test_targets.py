@@ -146,3 +146,31 @@ def test_output_that_does_not_fit_the_manifest_fails_at_load(all_targets_bundle,
         load_bundle(copy, modalities=["imu"], precision="fp32", fallback=False)
     with pytest.raises(BundleError, match=r"no imu variant computes correctly.*expected \(1, 7\)"):
         load_bundle(copy, modalities=["imu"])
+
+
+def test_pipeline_health_and_metrics_report_the_fallback(all_targets_bundle, tmp_path):
+    from edgebind.anchors import Anchor, AnchorSet, normalize
+    from edgebind.daemon.health import prometheus_text
+    from edgebind.embedder import Embedder
+    from edgebind.pipeline import Pipeline
+    copy = tmp_path / "b"
+    shutil.copytree(all_targets_bundle, copy)
+    _break_variant(copy, "imu", "int8")
+    emb = Embedder.from_bundle(copy, target="x86-vnni", threads=2)
+    rng = np.random.default_rng(0)
+    aset = AnchorSet(emb.space_id, emb.embed_dim, [
+        Anchor(f"a{i}", {"default": normalize(rng.normal(size=emb.embed_dim))}) for i in range(2)])
+    from edgebind.sample import StreamInfo
+    infos = [StreamInfo("mic", "audio", 16000.0, (-1, 1), "1"),
+             StreamInfo("imu", "imu", 1000.0, (-1, 6), "SI")]
+    pipe = Pipeline([], emb, aset, stream_infos=infos)
+    health = pipe.health()
+    assert health["encoders"]["imu"]["status"] == "fallback"
+    assert health["encoders"]["imu"]["variant"] == "fp32"
+    assert health["encoders"]["audio"]["status"] == "verified"
+    assert health["cpu"]["target"] == "x86-vnni"
+    text = prometheus_text(pipe.metrics(), health)
+    assert 'edgebind_encoder_fallback{modality="imu"} 1' in text
+    assert 'edgebind_encoder_fallback{modality="audio"} 0' in text
+    assert 'edgebind_encoder_info{modality="imu",variant="fp32"' in text
+    assert "edgebind_encoder_check_agreement{modality=\"audio\"" in text
