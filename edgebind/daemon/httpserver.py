@@ -132,12 +132,24 @@ class GuardedHTTPServer:
                 return
             self._backoff = BACKOFF_MIN_S
             if len(self._pending) >= self.max_connections:
-                self._drop(next(iter(self._pending.values())), "evicted")
+                self._evict_one()
             sock.setblocking(False)
             p = _Pending(sock, peer, time.monotonic() + self.request_timeout_s)
             self._pending[sock.fileno()] = p
             self._sel.register(sock, selectors.EVENT_READ)
             self._count("accepted")
+
+    def _evict_one(self) -> None:
+        """Make room: drop the oldest connection that has sent nothing. One whose request is
+        waiting unread (a probe accepted in the same burst as a flood) is read, not dropped."""
+        for p in list(self._pending.values()):
+            self._read(p)
+            if p.sock.fileno() not in self._pending:      # answered, or gone
+                return
+            if not p.buf:
+                self._drop(p, "evicted")
+                return
+        self._drop(next(iter(self._pending.values())), "evicted")   # all mid-request
 
     def _pause_accepting(self, exc: OSError) -> None:
         self._count("accept_errors")

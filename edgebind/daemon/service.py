@@ -16,6 +16,7 @@ pings while windows are being embedded, status) until a signal.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import threading
@@ -230,8 +231,23 @@ class Daemon:
                 self.health_server.stop()
             log.info("stopped after %d windows (%d dropped)", self.pipeline.windows_done,
                      self.pipeline.health()["queue"]["dropped"])
+            self._log_sink_accounts()
             self.notifier.close()
         return 0
+
+    def _log_sink_accounts(self) -> None:
+        """One line per sink with its final counters: what was emitted to it, delivered,
+        dropped (counted), failed; the journal keeps the account after the process is gone."""
+        keys = ("emitted", "delivered", "dropped", "errors", "filtered", "client_drops",
+                "accepted", "refused", "disconnected", "accept_errors", "acked", "lost_at_close")
+        for i, sink in enumerate(self.pipeline.sinks):
+            try:
+                st = sink.stats()
+            except Exception as exc:
+                log.warning("sink %d: no final stats (%s)", i, exc)
+                continue
+            account = {k: st[k] for k in keys if k in st}
+            log.info("sink %d %s final: %s", i, st.get("name", "?"), json.dumps(account))
 
     def _loop(self) -> None:
         c = self.control
