@@ -39,7 +39,7 @@ from typing import Any
 from edgebind.checks import is_finite_number
 from edgebind.errors import EdgeBindError
 from edgebind.fileio import parse_toml
-from edgebind.pipeline import LIMITS, PipelineConfig, expected, within
+from edgebind.pipeline_parts import LIMITS, PipelineConfig, expected, within
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
 LOG_LEVELS = ("debug", "info", "warning", "error")
