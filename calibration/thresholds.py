@@ -285,9 +285,9 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
             raise ValueError("thresholds from recordings needs --anchors FILE")
         det_cfg = None
         if args.detector is not None:
-            import tomllib
-            with open(args.detector, "rb") as f:
-                det_cfg = tomllib.load(f).get("detector", {})
+            from edgebind.fileio import parse_toml
+            doc = parse_toml(Path(args.detector).read_bytes(), str(args.detector))
+            det_cfg = doc.get("detector", {})
         from edgebind.embedder import Embedder
         from edgebind.assets import default_bundle_path
         space_id = Embedder.from_bundle(args.bundle or default_bundle_path()).space_id

@@ -262,3 +262,14 @@ def test_thermal_flat_field_dry_run_and_strict(tmp_path, capsys):
     assert main(["imu", "--recording", str(imu), "--profile", str(prof), "--strict", "--no-plots"]) == 3
     out = capsys.readouterr().out
     assert "FAIL  still duration" in out
+
+
+def test_a_hostile_detector_config_is_one_line_naming_the_file(tmp_path, capsys, still_imu):
+    deep = tmp_path / "detector.toml"
+    deep.write_text("detector = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    rc = main(["thresholds", "--recording", str(still_imu), "--anchors",
+               str(tmp_path / "anchors.json"), "--detector", str(deep), "--profile",
+               str(tmp_path / "p.json")])
+    err = capsys.readouterr().err
+    assert rc == 1 and f"{deep}: invalid TOML: nested too deeply" in err, err
+    assert "Traceback" not in err
