@@ -52,7 +52,7 @@ def recording_inputs(recordings: Sequence[str | os.PathLike], modalities: Iterab
     pre = preprocess or PreprocessConfig()
     # Embedder.prepare only needs .preprocess: calling it keeps preprocessing identical to the
     # embedder's without loading any model.
-    prep = SimpleNamespace(preprocess=pre)
+    prep = SimpleNamespace(preprocess=pre, fold_audio_clips=False)  # the reference 3-clip input
     want = set(modalities) if modalities is not None else None
     if want is not None and want - set(WINDOWED):
         raise ValueError(f"quant draws {', '.join(WINDOWED)} from recordings; not "

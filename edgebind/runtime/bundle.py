@@ -177,6 +177,8 @@ def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
         for entry in manifest.encoders.values():
             for ref in entry.files():
                 verify_file(root, ref)
+            for variant in entry.variants.values():
+                verify_external_data(root, variant)
     encoders: dict[str, Encoder] = {}
     choices: dict[str, Choice] = {}
     try:
