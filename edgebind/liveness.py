@@ -24,6 +24,8 @@ REFUSED_SHARE = 0.1
 FAILED_SHARE = 0.5
 # ... and at least this many failed, so one bad window does not flip the status.
 MIN_FAILURES = 3
+# No progress for this many times the slowest recent batch is a stall, whatever stall_s says.
+SLOW_BATCHES = 4
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,20 @@ class Progress:
     Stalled means: samples keep arriving (within ``stall_s``) but no window has been embedded
     for ``stall_s`` (after ``grace_s`` from the first sample, the time the first window needs),
     or the windows thread has not polled for ``stall_s``. No samples at all is not a stall: the
-    streams' own health reports that, and restarting would not bring a sensor back."""
+    streams' own health reports that, and restarting would not bring a sensor back. On a device
+    where one batch takes longer, ``stall_s`` stretches to ``SLOW_BATCHES`` of the slowest
+    recent batch: a slow model is not a stuck one."""
 
     def __init__(self, stall_s: float, grace_s: float):
-        self.stall_s = max(float(stall_s), MIN_STALL_S)
+        self.configured_s = max(float(stall_s), MIN_STALL_S)
         self.grace_s = float(grace_s)
+        self._batches: deque[float] = deque(maxlen=32)    # written by the worker only
+        self._slowest = 0.0
         self.reset()
+
+    @property
+    def stall_s(self) -> float:
+        return max(self.configured_s, SLOW_BATCHES * self._slowest)
 
     def reset(self, now: float | None = None) -> None:
         t = _now() if now is None else now
@@ -67,8 +77,10 @@ class Progress:
             self.first_sample_at = now
         self.last_sample_at = now
 
-    def embedded(self, now: float) -> None:
+    def embedded(self, now: float, batch_s: float = 0.0) -> None:
         self.last_embedded_at = now
+        self._batches.append(batch_s)
+        self._slowest = max(self._batches)
 
     def polled(self, now: float) -> None:
         self.last_poll_at = now

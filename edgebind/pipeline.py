@@ -423,7 +423,7 @@ class Pipeline:
             self.latency["preprocess"].observe(prep_s)
             self.latency["model"].observe(model_s)
 
-        self._tally(jobs, embs)
+        self._tally(jobs, embs, (time.monotonic_ns() - start_ns) / 1e9)
         emitted: list[Any] = []
         for j, emb in zip(jobs, embs):
             ws = j.windowset
@@ -463,7 +463,8 @@ class Pipeline:
                     self._error("on_window", exc)
         return emitted
 
-    def _tally(self, jobs: list[_Job], embs: list[dict[str, np.ndarray]]) -> None:
+    def _tally(self, jobs: list[_Job], embs: list[dict[str, np.ndarray]],
+               batch_s: float) -> None:
         """Count, per modality, the windows embedded and failed (what health is judged on)."""
         with self._counts_lock:
             c = self.modality_counts
@@ -474,7 +475,7 @@ class Pipeline:
                         c[key] = c.get(key, 0) + 1
                 self.windows_failed += not emb
         if any(embs):
-            self._progress.embedded(time.monotonic())
+            self._progress.embedded(time.monotonic(), batch_s)
 
     def _emit(self, event: Any, sinks: list[Any]) -> None:
         self._count(self.events_by_name, str(getattr(event, "name", "?")))

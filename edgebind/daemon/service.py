@@ -297,7 +297,8 @@ def check(cfg: DaemonConfig) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # Signals first: a SIGHUP or SIGTERM while the bundle loads must not kill the process.
-    control = Control().install()
+    # (--check keeps the defaults: Ctrl-C interrupts it at once.)
+    control = Control() if args.check else Control().install()
     cfg = load_config(args.config)
     logging.basicConfig(level=(args.log_level or cfg.log_level).upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -168,3 +168,43 @@ def test_a_stream_with_most_frames_refused_is_degraded_and_counted(embedder, anc
 def test_config_values_out_of_their_sane_range_are_refused(key, value):
     with pytest.raises(ValueError, match=f"PipelineConfig.{key}: expected"):
         PipelineConfig(**{key: value}).validate()
+
+
+def test_progress_rules_on_explicit_times():
+    from edgebind.liveness import Progress
+    p = Progress(stall_s=1.0, grace_s=2.0)          # at least MIN_STALL_S = 5 s
+    p.reset(0.0)
+    assert p.stall_s == 5.0
+    p.polled(30.0)
+    assert p.stalled(30.0) is None                   # no samples at all: the sensors' problem
+    p.sample(10.0)
+    p.sample(16.9)
+    p.polled(16.9)
+    assert p.stalled(16.9) is None                   # within grace (2 s) + stall (5 s)
+    p.sample(17.5)
+    p.polled(17.5)
+    assert "no window embedded" in p.stalled(17.5)
+    p.embedded(18.0, batch_s=3.0)                    # a slow device: 3 s per batch
+    assert p.stall_s == 12.0
+    p.sample(29.0)
+    p.polled(29.0)
+    assert p.stalled(29.0) is None                   # 11 s without progress: not yet
+    p.sample(30.5)
+    p.polled(30.5)
+    assert "for 12 s" in p.stalled(30.5)
+    p.embedded(31.0, 0.1)
+    assert p.stalled(31.0) is None
+    assert "has not polled" in p.stalled(31.0 + 13)  # the windows thread hung
+
+
+def test_recent_counts_are_deltas_over_the_horizon():
+    from edgebind.liveness import Recent
+    r = Recent(horizon_s=10.0, min_gap_s=1.0)
+    r.add({"a": 5}, now=0.0)
+    assert r.delta() == {"a": 5}                     # one snapshot: everything so far
+    r.add({"a": 7}, now=0.5)                         # within min_gap: refreshes the newest
+    r.add({"a": 9}, now=5.0)
+    assert r.delta() == {"a": 2}
+    r.add({"a": 20, "b": 1}, now=16.0)
+    r.add({"a": 21, "b": 1}, now=17.0)
+    assert r.delta() == {"a": 12, "b": 1}            # base: the newest snapshot >= 10 s old
