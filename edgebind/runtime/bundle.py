@@ -150,8 +150,8 @@ def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
 
     backend: ``auto`` (TensorRT engines if usable, else ONNX Runtime, which itself prefers its
     TensorRT/CUDA providers over the CPU), or one of ``tensorrt``, ``onnxruntime``, ``torch``.
-    precision: a family (``int8``, ``fp32``, ...) or a variant key, for all modalities or as a
-    dict per modality; default: the fastest the backend has for this CPU.
+    precision: a family (``int8``, ``fp32``, ...) or a variant key, for all modalities (those
+    that have it) or as a dict per modality; default: the fastest the backend has for this CPU.
     verify: check every file's size and sha256 against the manifest (on by default).
     check: run each picked variant on its golden set; below the variant's threshold it is not
     used. fallback: then try the next variant (logged, and in ``Bundle.choices``); without it a
@@ -179,11 +179,18 @@ def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
                 verify_file(root, ref)
             for variant in entry.variants.values():
                 verify_external_data(root, variant)
+    # One precision for all applies where a tower has it (text is often FP16 only), but must
+    # name something the bundle has.
+    partial = isinstance(precision, str) and any(_has(manifest.encoders[m], precision)
+                                                 for m in chosen)
     encoders: dict[str, Encoder] = {}
     choices: dict[str, Choice] = {}
     try:
         for m in chosen:
             want = precision.get(m) if isinstance(precision, dict) else precision
+            if partial and not _has(manifest.encoders[m], precision):
+                log.info("%s: %s has no %s variant; using its default", root, m, precision)
+                want = None
             encoders[m], choices[m] = _open_checked(root, manifest, m, backend, want, threads,
                                                     machine, warmup, check, fallback)
     except Exception:
@@ -241,6 +248,10 @@ def _open_checked(root: Path, manifest: Manifest, m: str, backend: str, want: st
     detail = "; ".join(_why(t) for t in tried) or "no variant runs here"
     raise BundleError(f"{root}: no {m} variant computes correctly on {machine.describe()} "
                       f"({detail}; skipped: {', '.join(skipped) or 'none'})")
+
+
+def _has(entry: EncoderEntry, precision: str) -> bool:
+    return precision in entry.variants or any(v.family == precision for v in entry.variants.values())
 
 
 def _why(t: dict[str, Any]) -> str:
