@@ -269,7 +269,7 @@ class TcpSink(_StreamServerSink):
         try:
             lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             lst.bind(addr)
-            lst.listen(16)
+            lst.listen(128)              # a connection burst waits in the kernel, not in SYN retries
         except OSError as exc:
             lst.close()
             raise OSError(f"tcp sink: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -301,7 +301,7 @@ class UnixSink(_StreamServerSink):
             lst.bind(str(self.path))
             if mode is not None:
                 os.chmod(self.path, mode)
-            lst.listen(16)
+            lst.listen(128)              # a connection burst waits in the kernel, not in SYN retries
         except OSError as exc:
             lst.close()
             raise OSError(f"unix sink: cannot listen on {self.path}: {exc.strerror or exc}") from None
