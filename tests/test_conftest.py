@@ -8,9 +8,10 @@ import sys
 
 from tests.conftest import REPO
 
-# One light test per fixture folder the shared fixtures feed (preproc and parity).
+# One light test per fixture folder the shared fixtures feed (preproc, parity, minilm).
 PARITY_TESTS = ["tests/preprocess/test_image.py::test_fixture_parity_exact",
-                "tests/models/test_config.py::test_parity_kwargs_map_to_config"]
+                "tests/models/test_config.py::test_parity_kwargs_map_to_config",
+                "tests/preprocess/test_wordpiece.py::test_fixture_ids_and_masks_identical"]
 
 
 def run_without_shared(tmp_path, require: bool) -> subprocess.CompletedProcess:

@@ -2,7 +2,8 @@
 
 ``build`` makes a fresh model from a preset, config or reference kwargs; ``load_checkpoint`` loads
 an ImageBind-layout checkpoint (the official ``imagebind_huge.pth`` loads strictly) for all or
-some towers.
+some towers. Text hubs (``build_text_tower``, ``with_text_hub``): pretrained sentence encoders
+such as all-MiniLM-L6-v2 as the frozen text side of a space (see ``text_hubs``).
 """
 try:
     import torch  # noqa: F401
@@ -20,9 +21,31 @@ from edgebind.models.checkpoint import (  # noqa: E402
 )
 from edgebind.models.config import PRESETS, ImageBindConfig, resolve_config  # noqa: E402
 from edgebind.models.imagebind import ImageBindModel, build  # noqa: E402
+from edgebind.models.text_hubs import (  # noqa: E402
+    DEFAULT_TEXT_HUB,
+    TEXT_HUBS,
+    HubModel,
+    TextHub,
+    TextHubError,
+    TextHubTower,
+    build_text_tower,
+    get_text_hub,
+    register_text_hub,
+    with_text_hub,
+)
 
 __all__ = [
+    "DEFAULT_TEXT_HUB",
     "PRESETS",
+    "TEXT_HUBS",
+    "HubModel",
+    "TextHub",
+    "TextHubError",
+    "TextHubTower",
+    "build_text_tower",
+    "get_text_hub",
+    "register_text_hub",
+    "with_text_hub",
     "CheckpointError",
     "CheckpointNotFoundError",
     "ImageBindConfig",
