@@ -76,8 +76,10 @@ def measure_path(trial: Trial, here: str | None, work: Path) -> Path:
 
 def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, calib, ref,
          options, work: Path, here: str | None, external: bool,
-         embed: Callable[[Path, np.ndarray], tuple[np.ndarray, float]]) -> list[Int8Variant]:
-    """Quantize, measure and choose; returns one Int8Variant per distinct file."""
+         embed: Callable[[Path, np.ndarray], tuple[np.ndarray, float]],
+         slack: float = SLACK) -> list[Int8Variant]:
+    """Quantize, measure and choose; returns one Int8Variant per distinct file. ``slack``: the
+    accuracy a faster encoding may give up (0: the most accurate one always)."""
     trials: dict[tuple[str, bool], Trial] = {}
 
     def trial(weights: str, sq: bool) -> Trial:
@@ -115,7 +117,7 @@ def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, cal
             raise RuntimeError(f"{m} int8 for {target}: no INT8 form could be built: "
                                + "; ".join(f"{t.weights}: {t.error}" for t in best_per_weights))
         top = max(t.score for t in usable)
-        ok = [t for t in usable if t.score >= top - SLACK and
+        ok = [t for t in usable if t.score >= top - slack and
               (options.min_cosine is None or t.score >= options.min_cosine)]
         chosen[target] = ok[0] if ok else max(usable, key=lambda t: t.score)
     groups: dict[tuple[str, bool], list[str]] = {}

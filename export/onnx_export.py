@@ -33,8 +33,10 @@ def tower_module(model, modality: str):
 
 
 def export_onnx(model, modality: str, path: Path, opset: int = 17,
-                example: np.ndarray | None = None) -> Path:
-    """Export one tower. Returns the path; external data (if any) sits beside it."""
+                example: np.ndarray | None = None,
+                input_axes: dict[int, str] | None = None) -> Path:
+    """Export one tower. Returns the path; external data (if any) sits beside it.
+    ``input_axes``: the input's dynamic axes (default: batch, and clips for audio)."""
     import onnx
     import torch
 
@@ -52,7 +54,7 @@ def export_onnx(model, modality: str, path: Path, opset: int = 17,
             warnings.simplefilter("ignore")
             torch.onnx.export(module, (x,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=[modality], output_names=[OUTPUT_NAME],
-                              dynamic_axes={modality: _dynamic_input_axes(modality),
+                              dynamic_axes={modality: input_axes or _dynamic_input_axes(modality),
                                             OUTPUT_NAME: {0: "batch"}},
                               do_constant_folding=True)
         proto = onnx.load(str(tmp), load_external_data=True)

@@ -16,6 +16,7 @@ import numpy as np
 from edgebind.errors import EdgeBindError
 from edgebind import __version__
 from edgebind.export import calibration_data, golden as golden_export, int8, onnx_export, quantize
+from edgebind.export import text_hub
 from edgebind.runtime import accuracy, cpu as cpu_info
 from edgebind.runtime.cpu import TARGETS
 from edgebind.export import tensorrt as trt_build
@@ -113,6 +114,8 @@ def export_bundle(model, out: str | os.PathLike, options: ExportOptions, *, spac
         for m in options.modalities:
             encoders[m] = _export_modality(model, m, tmp, options, steps)
         from edgebind.preprocess import PreprocessConfig
+        hub = text_hub.manifest_extra(model, tmp) if "text" in encoders and \
+            text_hub.is_text_hub(model, "text") else {}
         manifest = Manifest(
             space_id=space_id, embed_dim=int(encoders[options.modalities[0]].output.shape[-1]),
             encoders=encoders, model=model_info, preprocess=PreprocessConfig().to_dict(),
@@ -123,7 +126,7 @@ def export_bundle(model, out: str | os.PathLike, options: ExportOptions, *, spac
                               "smoothquant_alpha": options.smoothquant,
                               "int8_targets": resolve_targets(options.targets)
                               if "int8" in options.precisions else [],
-                              "cpu": cpu_info.detect().to_dict()}})
+                              "cpu": cpu_info.detect().to_dict()}, **hub})
         manifest.write(tmp / MANIFEST)
         Manifest.read(tmp / MANIFEST)  # what we wrote must parse
         os.replace(tmp, out)
@@ -182,6 +185,8 @@ def _check_threshold(options: ExportOptions, modality: str, precision: str, repo
 
 
 def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: Steps) -> EncoderEntry:
+    if text_hub.is_text_hub(model, m):   # a pretrained sentence encoder as the text tower
+        return text_hub.export_text_hub(model, tmp, options, steps)
     spec = INPUT_SPECS[m]
     calib = calibration_data.resolve(options.calibration, m, seed=options.seed)
     held = calib.held_out
@@ -221,7 +226,9 @@ def _export_modality(model, m: str, tmp: Path, options: ExportOptions, steps: St
                 path = tmp / f"{m}.torch.pt"
                 prefix = tuple(f"modality_{k}.{m}." for k in ("preprocessors", "trunks", "heads",
                                                              "postprocessors"))
-                torch.save({k: v for k, v in model.state_dict().items() if k.startswith(prefix)}, path)
+                towers = getattr(model, "base", model)   # a HubModel keeps them in .base
+                torch.save({k: v for k, v in towers.state_dict().items() if k.startswith(prefix)},
+                           path)
                 variants[p] = _variant(p, path, tmp, "torch", {"parity": {"max_abs_diff": 0.0}})
     in_spec = TensorSpec(m, ("batch", *_input_dims(m, spec)), spec.dtype)
     golden_ref = None

