@@ -363,9 +363,12 @@ def text_anchor(name: str, prompts: Sequence[str], encode: TextEncoder, *,
     """An anchor from prompts: per template key ("default" or a modality), the renormalised mean
     of the normalised embeddings of every (template, prompt) pair. ``encode`` is any callable
     list[str] -> (N, D): a torch model's text tower or a bundle's."""
-    prompts = [p.strip() for p in prompts if isinstance(p, str) and p.strip()]
+    if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
+        raise ValueError(f"anchor {name!r}: prompts must be a list of strings")
+    # Empty prompts are embedded as they are (the report says so), not dropped in silence.
+    prompts = [p.strip() for p in prompts]
     if not prompts:
-        raise ValueError(f"anchor {name!r}: give at least one non-empty prompt")
+        raise ValueError(f"anchor {name!r}: give at least one prompt")
     tmpl = {k: tuple(v) for k, v in (DEFAULT_TEMPLATES if templates is None else templates).items()}
     tmpl.setdefault(DEFAULT_KEY, DEFAULT_TEMPLATES[DEFAULT_KEY])
     keys, texts = [], []
@@ -569,7 +572,7 @@ def parse_prompts(d: Any, source: str = "<prompts>", base: Path | None = None) -
         names.add(name)
         where = f"{source}: anchor {name!r}"
         spec = AnchorSpec(name=name)
-        spec.prompts = tuple(p.strip() for p in _str_list(t.get("prompts", []), f"{where}: prompts") if p.strip())
+        spec.prompts = tuple(p.strip() for p in _str_list(t.get("prompts", []), f"{where}: prompts"))
         if "templates" in t:
             spec.templates = {**templates, **_templates(t["templates"], f"{where}: templates")}
         else:

@@ -55,6 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.add_argument("--precision", default=None,
                    help="bundle variant to run the text tower in (default: the bundle's best on this machine)")
     b.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    b.add_argument("--close", type=float, default=None, metavar="COSINE",
+                   help="warn when two anchors are at least this close (default 0.9: closer, the "
+                        "best margin a window can give one over the other is below the "
+                        "detector's; see docs/text.md)")
+    b.add_argument("--json", action="store_true",
+                   help="print the report (nearest anchors, prompt problems, warnings) as JSON")
     x = sub.add_parser("example", help="add a few-shot anchor from a stretch of an MCAP recording",
                        description="Embed every window of a recording that ends between --start and "
                                    "--end seconds (from its first sample) with the bundle's towers, "
@@ -118,6 +124,7 @@ def _example(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from edgebind.anchor_report import CLOSE_COSINE, build_report, format_report
     from edgebind.anchors import build_anchor_set, embedder_text_encoder, load_prompts
     from edgebind.embedder import Embedder
 
@@ -135,13 +142,23 @@ def _build(args: argparse.Namespace) -> int:
     if embedder.space_id is None:
         raise ValueError(f"bundle {args.bundle} names no embedding space")
     encode = embedder_text_encoder(embedder)
-    meta = {"bundle": str(args.bundle), "prompts_file": str(args.prompts)}
+    tower = (embedder.bundle.manifest.extra.get("text_tower") or {}).get("hub") or \
+        "ImageBind CLIP text tower"
+    meta = {"bundle": str(args.bundle), "prompts_file": str(args.prompts), "text_tower": tower}
     aset = build_anchor_set(prompts, encode, embedder.space_id, embedder.embed_dim, meta=meta,
                             progress=lambda name: print(f"  anchor {name}", file=sys.stderr))
     aset.save(out)
+    report = build_report(aset, prompts, embedder.text_tokenizer.encode,
+                          CLOSE_COSINE if args.close is None else args.close, tower)
     bg = len(aset.background)
+    if args.json:
+        print(json.dumps({"out": str(out), "space_id": aset.space_id, "dim": aset.dim,
+                          "events": len(aset) - bg, "background": bg, **report}, indent=1))
+        return 0
     print(f"wrote {out}: {len(aset)} anchors ({len(aset) - bg} events, {bg} background) "
-          f"in space {aset.space_id}, dim {aset.dim}")
+          f"in space {aset.space_id}, dim {aset.dim} (text tower: {tower})")
+    for line in format_report(report):
+        print(line)
     return 0
 
 

@@ -14,6 +14,8 @@ import numpy as np
 from edgebind import preprocess as pp
 from edgebind.modality import MODALITIES
 from edgebind.preprocess import PreprocessConfig
+from edgebind.preprocess.text_spec import text_tokenizer_for_bundle
+from edgebind.preprocess.text_tokens import ClipTextTokenizer, TokenizedText
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Embedder:
         from edgebind import models
         if threads:
             torch.set_num_threads(threads)
-        if isinstance(model, models.ImageBindModel):
+        if isinstance(model, (models.ImageBindModel, models.HubModel)):
             self._model = model.eval()
         elif isinstance(model, str) and model in models.PRESETS:
             torch.manual_seed(seed)
@@ -71,6 +73,11 @@ class Embedder:
         self.preprocess = preprocess or PreprocessConfig()
         self.modalities: tuple[str, ...] = tuple(self._model.modalities)
         self.embed_dim = int(self._model.embed_dim)
+        self.text_tokenizer = None
+        if "text" in self.modalities:
+            self.text_tokenizer = (self._model.text_tokenizer()
+                                   if isinstance(self._model, models.HubModel)
+                                   else ClipTextTokenizer(self.preprocess.text.context_length))
 
     @classmethod
     def from_bundle(cls, path: Any, **load_kwargs: Any) -> "Embedder":
@@ -86,6 +93,13 @@ class Embedder:
         self.preprocess = PreprocessConfig.from_dict(self._bundle.manifest.preprocess)
         self.modalities = tuple(self._bundle.encoders)
         self.embed_dim = self._bundle.embed_dim
+        self.text_tokenizer = None
+        if "text" in self.modalities:   # the manifest's text tower (or CLIP BPE), checked
+            try:
+                self.text_tokenizer = text_tokenizer_for_bundle(path, self._bundle.manifest)
+            except Exception:
+                self._bundle.close()
+                raise
         return self
 
     @property
@@ -117,7 +131,7 @@ class Embedder:
         ``fold_audio_clips = False`` for the reference's exact input."""
         cfg = self.preprocess
         if modality == "text":
-            return pp.tokenize([items] if isinstance(items, str) else list(items))
+            return self.tokenize_text(items)[1]
         if modality == "vision":
             return pp.images(_as_list(items), params=cfg.vision)
         out = []
@@ -136,6 +150,14 @@ class Embedder:
             else:
                 raise ValueError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
         return np.stack(_same_clip_count(out) if modality == "audio" else out)
+
+    def tokenize_text(self, texts: Any) -> tuple[TokenizedText, np.ndarray]:
+        """Texts -> (tokens with a note per text: empty, truncated, unknown pieces; the text
+        tower's model-ready batch), with the tokenizer of this model's text tower."""
+        if self.text_tokenizer is None:
+            raise ValueError(f"this embedder has no text tower; it has {', '.join(self.modalities)}")
+        tokens = self.text_tokenizer.encode(texts)
+        return tokens, self.text_tokenizer.model_input(tokens)
 
     # -- model-ready batch -> embeddings -----------------------------------------------------
     def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:

@@ -40,6 +40,7 @@ DEVICE_SIDE = [
     "edgebind.calibration.quant",
     "edgebind.anchors",
     "edgebind.anchors_cli",
+    "edgebind.anchor_report",
     "edgebind.detect", "edgebind.detect.matching", "edgebind.detect.tune",
     "edgebind.sinks",
     "edgebind.pipeline",

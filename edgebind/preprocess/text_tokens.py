@@ -52,7 +52,7 @@ class TextNote:
         if self.truncated:
             out.append(f"truncated: {self.pieces} tokens, the first {self.kept} kept")
         if self.unknown:
-            out.append(f"{self.unknown} of {self.pieces} tokens unknown to the vocabulary "
+            out.append(f"{self.unknown} of {self.kept} tokens unknown to the vocabulary "
                        "(other scripts or emoji?)")
         return out
 

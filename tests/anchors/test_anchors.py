@@ -43,8 +43,12 @@ def test_templates_may_contain_braces_and_are_validated():
     np.testing.assert_allclose(a.embeddings["audio"], unit(enc(["{weird} prompt {literal}"])[0]), atol=1e-6)
     with pytest.raises(ValueError, match="no '{}'"):
         text_anchor("x", ["p"], enc, templates={"audio": ["no slot"]})
-    with pytest.raises(ValueError, match="at least one non-empty prompt"):
-        text_anchor("x", ["  "], enc)
+    with pytest.raises(ValueError, match="at least one prompt"):
+        text_anchor("x", [], enc)
+    with pytest.raises(ValueError, match="list of strings"):
+        text_anchor("x", "a prompt", enc)
+    blank = text_anchor("x", ["  "], enc, templates={})   # embedded as "", reported by the CLI
+    np.testing.assert_allclose(blank.embeddings["default"], unit(enc([""])[0]), atol=1e-6)
     with pytest.raises(ValueError, match=r"returned shape \(2, 24\); expected \(2, 32\)"):
         text_anchor("x", ["p", "q"], enc, templates={}, dim=32)
     with pytest.raises(ValueError, match="NaN"):
