@@ -207,9 +207,12 @@ def markdown(report: Mapping[str, Any]) -> str:
                       f"seeds, {check['precision']:.2f} / {check['recall']:.2f} on held-out seeds "
                       f"({check['occurrences']} events)."]
     secs = report.get("training_seconds")
-    if secs and "total" in secs:
+    if secs and "total" in secs and not report.get("training_resumed_stages"):
         lines += ["", f"Training time: {secs['total'] / 60:.1f} min on "
                       f"{report.get('recipe', {}).get('threads', '?')} CPU threads."]
+    elif secs and "total" in secs:
+        lines += ["", f"Resumed run ({', '.join(report['training_resumed_stages'])} from an "
+                      f"earlier run, not timed here): {secs['total'] / 60:.1f} min."]
     return "\n".join(lines)
 
 

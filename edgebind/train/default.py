@@ -133,7 +133,7 @@ def embed_all(model, modality: str, x: np.ndarray, batch: int = 128) -> np.ndarr
     return np.concatenate(outs)
 
 
-def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any, dict[str, float]]:
+def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any, dict[str, Any]]:
     """Stages 0-3: cache, vision-text, binding. Returns (model, seconds per stage)."""
     import torch
 
@@ -164,6 +164,7 @@ def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any,
     r = fit(task, data, s1, work / "stage1-vision-text", resume=True,
             keys=["vision", "text", "label"], label="stage 1 vision-text")
     times["stage1"] = time.perf_counter() - t
+    resumed = [] if math.isfinite(r.loss) else ["stage1"]   # no step ran: an earlier run's
     _log(f"stage 1: loss {r.loss:.3f} in {times['stage1']:.0f} s")
 
     t = time.perf_counter()
@@ -188,9 +189,12 @@ def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any,
         r = fit(task, data, s2, work / f"stage2-{m}", resume=True,
                 keys=[m, "vision_embedding"], label=f"stage 2 {m}->vision")
         times[f"stage2_{m}"] = time.perf_counter() - t
+        resumed += [] if math.isfinite(r.loss) else [f"stage2_{m}"]
         _log(f"stage 2 {m}: loss {r.loss:.3f} in {times[f'stage2_{m}']:.0f} s")
     model.eval()
     save_model(model, work / "model.pt", extra={"recipe": _recipe_dict(recipe)})
+    if resumed:
+        times["resumed"] = resumed   # those stages' times are not in this run's total
     return model, times
 
 
@@ -396,10 +400,13 @@ def run_recipe(recipe: Recipe, work: Path, out: Path, progress: bool = True) -> 
                              "vision_to_text_top1": small["vision_to_text_top1"],
                              "modalities": {m: {"zero_shot_top1": r["zero_shot_top1"]}
                                             for m, r in small["modalities"].items()}}
+    resumed = times.pop("resumed", None)
     times["total"] = time.perf_counter() - t0
     report["bundle"] = "edgebind/assets/default/bundle"
     report["anchors"] = "edgebind/assets/default/anchors.json"
     report["training_seconds"] = {k: round(v, 1) for k, v in times.items()}
+    if resumed:
+        report["training_resumed_stages"] = resumed
     report["recipe"] = _recipe_dict(recipe)
     (out / "eval.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "eval.md").write_text(markdown(report) + "\n")
