@@ -254,16 +254,19 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"output folder {out.parent} does not exist")
     sources = open_sources(tables, config)
     status = None if args.quiet else _StatusPrinter()
-    restore = _sigterm_as_interrupt()
+    stop = threading.Event()
+    restore, interrupted = _signals_set(stop)
     try:
         stats = capture(sources, out, duration_s=args.duration, calibration=calibration,
                         calibration_source=str(profile or ""), compression=args.compression,
                         chunk_size=args.chunk_size, overwrite=args.overwrite, fsync=args.fsync,
-                        status=status)
+                        status=status, stop=stop)
     finally:
         restore()
         if status is not None:
             status.close()
+    if interrupted:
+        stats.stopped_by = "interrupted"
     if args.json:
         print(json.dumps(stats.to_dict(), indent=2))
     else:
@@ -391,13 +394,20 @@ class _StatusPrinter:
             sys.stderr.flush()
 
 
-def _sigterm_as_interrupt() -> Callable[[], None]:
-    """SIGTERM (systemd, docker stop) ends the recording like Ctrl-C: the file stays valid."""
+def _signals_set(stop: threading.Event) -> tuple[Callable[[], None], list[int]]:
+    """Ctrl-C and SIGTERM (systemd, docker stop) end the recording by setting ``stop``: the file
+    is closed and valid. Not by raising KeyboardInterrupt: an exception raised between a lock's
+    acquire and its ``with`` block (a source's health() runs every 50 ms) would leave the lock
+    held and hang the shutdown. A second Ctrl-C interrupts for real. Returns (restore,
+    signals received)."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return (lambda: None), received
 
     def handler(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
+        received.append(signum)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    old = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, old)
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    return (lambda: [signal.signal(s, h) for s, h in old.items()] and None), received

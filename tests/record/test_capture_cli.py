@@ -306,3 +306,26 @@ def test_daemon_config_profile_is_embedded(tmp_path, frames_dir, capsys):
     err = capsys.readouterr().err
     assert "edgebind.toml" in err and "'profile'" in err and "missing.toml" in err
     assert not (tmp_path / "q.mcap").exists()
+
+
+def test_signals_stop_the_recording_without_raising_in_the_middle_of_anything():
+    # Ctrl-C / SIGTERM set the stop event; no KeyboardInterrupt lands inside a lock's
+    # acquire-to-with window (a source's health() runs every 50 ms), where it would leave the
+    # lock held and the shutdown hanging on it.
+    import signal as sig
+    import threading
+    from edgebind.record.capture_cli import _signals_set
+    before = {s: sig.getsignal(s) for s in (sig.SIGINT, sig.SIGTERM)}
+    stop = threading.Event()
+    restore, received = _signals_set(stop)
+    try:
+        sig.raise_signal(sig.SIGTERM)
+        assert stop.is_set() and received == [sig.SIGTERM]
+        stop.clear()
+        sig.raise_signal(sig.SIGINT)
+        assert stop.is_set() and received == [sig.SIGTERM, sig.SIGINT]
+        with pytest.raises(KeyboardInterrupt):     # a second Ctrl-C interrupts for real
+            sig.raise_signal(sig.SIGINT)
+    finally:
+        restore()
+    assert {s: sig.getsignal(s) for s in (sig.SIGINT, sig.SIGTERM)} == before
