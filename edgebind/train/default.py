@@ -1,5 +1,6 @@
 """The default tiny model: trained on the simulated world with ImageBind's recipe, exported into
-a bundle (<= 20 MB) with an anchor set for the eight simulated events.
+a bundle (FP32 and per-CPU-target INT8 sensor towers, <= 32 MB) with an anchor set for the
+eight simulated events.
 
     python -m edgebind.train.default          # or: edgebind train default
 
