@@ -63,6 +63,19 @@ def variant_key(weights: str) -> str:
     return "int8" if weights == "s8" else f"int8-{weights}"
 
 
+def candidate_weights(target: str, only: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The weight encodings tried for ``target``: its own (fastest first), or those of ``only``
+    that are exact on it (``("u8",)``: one file every CPU runs exactly, where size matters more
+    than speed)."""
+    if not only:
+        return quantize.TARGET_WEIGHTS[target]
+    exact = tuple(w for w in only if w in quantize.EXACT_ON[target])
+    if not exact:
+        raise ValueError(f"int8 weights {', '.join(only)}: none is exact on {target} "
+                         f"(exact there: {', '.join(quantize.EXACT_ON[target])})")
+    return exact
+
+
 def measure_path(trial: Trial, here: str | None, work: Path) -> Path:
     """The file whose outputs on this CPU are what ``trial``'s targets compute."""
     assert trial.path is not None
@@ -105,7 +118,7 @@ def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, cal
     chosen: dict[str, Trial] = {}
     for target in targets:
         best_per_weights = []
-        for w in quantize.TARGET_WEIGHTS[target]:
+        for w in candidate_weights(target, getattr(options, "int8_weights", None)):
             plain = trial(w, False)
             smooth = trial(w, True) if True in sources else None
             keep = plain
@@ -128,7 +141,8 @@ def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, cal
         t = trials[(w, sq)]
         measured = {f"{wt}{'+smoothquant' if s else ''}": tr.summary()
                     for (wt, s), tr in trials.items()
-                    if any(wt in quantize.TARGET_WEIGHTS[x] for x in tgts)}
+                    if any(wt in candidate_weights(x, getattr(options, "int8_weights", None))
+                           for x in tgts)}
         out.append(Int8Variant(variant_key(w), sorted(tgts), t, measured))
     keys = [v.key for v in out]
     if len(set(keys)) != len(keys):  # same weights, different SmoothQuant choice: tell apart

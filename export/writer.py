@@ -43,6 +43,8 @@ class ExportOptions:
     smoothquant: float | None = 0.5  # alpha, tried per INT8 form and kept where it helps; None: off
     golden: bool = True              # a golden set per encoder, thresholds per variant
     quantize_stems: bool = False     # INT8 also for MatMuls fed by the raw input (see quantize)
+    int8_weights: tuple[str, ...] | None = None  # only these weight forms (e.g. ("u8",): one
+                                                 # file exact on every target); None: per target
     min_cosine: float | None = None  # fail if any variant's centred cosine to FP32 is below
     anchors: np.ndarray | None = None
     opset: int = 17
@@ -65,6 +67,9 @@ class ExportOptions:
             raise ValueError(f"int8 form {self.int8_form!r}: expected auto or one of "
                              f"{', '.join(quantize.INT8_FORMS)}")
         resolve_targets(self.targets)
+        bad = [w for w in self.int8_weights or () if w not in quantize.WEIGHT_FORMS]
+        if bad:
+            raise ValueError(f"int8 weights {bad}: expected some of {', '.join(quantize.WEIGHT_FORMS)}")
         if any(p.startswith("trt-") for p in self.precisions) and not trt_build.available():
             raise ValueError("trt-* precisions need TensorRT and an NVIDIA GPU (pip install "
                              "'edgebind[tensorrt]' on the device); export the ONNX precisions here "

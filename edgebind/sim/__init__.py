@@ -7,9 +7,10 @@ a ground-truth timeline and captions. numpy only (no torch); deterministic under
 - :data:`EVENTS`, :data:`CAPTIONS`: the vocabulary. See docs/sim.md.
 """
 from edgebind.sim.clips import Clip, sample_clip
-from edgebind.sim.events import CAPTIONS, EVENTS, QUIET, EventOccurrence, check_event
+from edgebind.sim.events import (CAPTIONS, EVENTS, HELDOUT_PHRASINGS, QUIET, EventOccurrence,
+                                  check_event)
 from edgebind.sim.scenarios import SCENARIOS
 from edgebind.sim.world import STREAMS, World
 
-__all__ = ["CAPTIONS", "Clip", "EVENTS", "EventOccurrence", "QUIET", "SCENARIOS", "STREAMS", "World",
+__all__ = ["CAPTIONS", "Clip", "EVENTS", "EventOccurrence", "HELDOUT_PHRASINGS", "QUIET", "SCENARIOS", "STREAMS", "World",
            "check_event", "sample_clip"]

@@ -32,6 +32,31 @@ CAPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Other ordinary wordings of the same events, for measuring open-vocabulary zero-shot: none is a
+# caption above, an example prompt (examples/prompts.toml) or a prompt the exporter calibrates
+# the text tower with. Never train or tune on them.
+HELDOUT_PHRASINGS: dict[str, tuple[str, ...]] = {
+    "glass_breaking": ("a drinking glass smashing on tiles", "the crash of a broken bottle",
+                       "crystal shattering into pieces", "a vase breaking", "splintering glass"),
+    "dog_barking": ("a small dog yelping", "a hound howling and woofing", "the woof of a large dog",
+                    "a pet dog growling and barking", "canine barking"),
+    "smoke_alarm": ("a shrill alarm siren", "the fire detector chirping",
+                    "an alarm warning of smoke", "a loud emergency beep", "the building's fire alarm"),
+    "footsteps": ("someone pacing back and forth", "shoes tapping on the floor",
+                  "a man strolling through the hall", "steps approaching", "a person striding past"),
+    "door_slamming": ("a door being shut hard", "the bang of a closing door",
+                      "someone closing the door with force", "a gate banging shut",
+                      "a loud thud of a door"),
+    "person_falling": ("an old man collapsing", "somebody tripping and hitting the ground",
+                       "a woman stumbles and falls", "a person toppling over",
+                       "a fall onto the floor"),
+    "machine_running": ("a compressor whirring", "an electric motor droning", "the whine of a pump",
+                        "a generator running", "a fan spinning loudly"),
+    "quiet_room": ("an empty office at night", "stillness", "no activity at all",
+                   "a room where nothing moves", "peace and quiet"),
+}
+
+
 def check_event(name: str) -> str:
     """Return ``name`` if it is a known event, else raise a ValueError listing the valid ones."""
     if name not in CAPTIONS:

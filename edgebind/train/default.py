@@ -5,12 +5,14 @@ eight simulated events.
     python -m edgebind.train.default          # or: edgebind train default
 
 1. render a class-balanced cache of simulated windows (model-ready inputs; seed 1000);
-2. stage 1: vision <-> text contrastive (frame <-> caption), both towers trained;
+2. stage 1: vision trained into the space of a FROZEN pretrained sentence encoder
+   (all-MiniLM-L6-v2, 384-d; ImageBind freezes its text tower the same way), frame <-> caption,
+   so words the model never trained on land where they mean;
 3. stage 2: audio, depth, thermal and IMU each bound to the FROZEN vision tower (InfoNCE on
    precomputed vision embeddings), never paired with text;
 4. export: sensor towers FP32 plus INT8 for every CPU target (the device picks its own and
-   checks it on the encoder's golden set, falling back to FP32), the text tower FP16 (its
-   49408-row token table dominates), the training preprocessing (2 s audio/IMU windows);
+   checks it on the encoder's golden set, falling back to FP32), the text hub INT8 (uint8
+   weights: exact on every CPU) with its vocabulary, the training preprocessing (2 s windows);
 5. the anchor set (each event's captions through the bundle's text tower) and the evaluation
    on a held-out seed, recorded beside the bundle (``eval.json``, ``eval.md``).
 
@@ -39,12 +41,14 @@ DEFAULT_WORK = Path.home() / ".cache" / "edgebind" / "train-default"
 # EdgeBind's conv stem ending on a 32-px patch grid (7x7 tokens): a tiny ViT trained from scratch
 # on a few thousand frames learns little through a single 28-px patch projection (supervised
 # probe 39 % vs 77 % with the conv stem, same trunk, same data). Audio: stride 16 (8x12 patches).
-# The text tower is 64 wide so its 49408-token table fits the size budget.
+# No text tower of its own: the text side is the frozen hub below, and every tower embeds into
+# its 384-d space (out_embed_dim).
+TEXT_HUB = "all-MiniLM-L6-v2"
+TOWERS = ("vision", "audio", "depth", "thermal", "imu")
 DEFAULT_CONFIG: dict[str, Any] = {
-    "out_embed_dim": 128,
+    "out_embed_dim": 384,
     "kernel_size": [2, 32, 32], "vision_stem": "conv", "stem_channels": 32,
     "vision_embed_dim": 128, "vision_num_blocks": 2, "vision_num_heads": 4,
-    "text_embed_dim": 64, "text_num_blocks": 2, "text_num_heads": 2,
     "audio_embed_dim": 128, "audio_num_blocks": 2, "audio_num_heads": 4, "audio_stride": 16,
     "audio_drop_path": 0.0,
     "depth_embed_dim": 128, "depth_num_blocks": 2, "depth_num_heads": 4, "depth_kernel_size": 32,
@@ -80,6 +84,7 @@ class Recipe:
     # A caption's positives are all frames of its event (5 phrasings per event).
     stage1_positives: str = "labels"
     stage1_crop: float = 0.7  # random crops (side >= 70 %) of the trained frames, plus mirroring
+    stage1_temperature: str | float = "learned"   # CLIP's: 1/0.07 to start, learned
     stage2_temperature: str | float = 0.07
     # Stage 2 also binds on windows cut from streaming worlds exactly as the pipeline cuts them
     # (scenario "default", seeds world_seed..; never the demo's or the evaluation's seeds).
@@ -157,13 +162,15 @@ def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any,
     _log(f"cache: {len(data)} windows in {times['render_cache']:.0f} s")
 
     torch.manual_seed(recipe.seed)
-    model = models.build(DEFAULT_CONFIG)
+    model = models.with_text_hub(models.build(DEFAULT_CONFIG, modalities=list(TOWERS)), TEXT_HUB)
     t = time.perf_counter()
+    data = data.with_array("text_embedding", caption_embeddings(model, data.meta["sample_captions"]))
     s1 = dataclasses.replace(recipe.stage1, progress=progress, seed=recipe.seed)
-    task = BindTask(model, "text", "vision", train_hub=True, positives=recipe.stage1_positives,
-                    hflip=True, crop=recipe.stage1_crop, freeze=("token_embedding",))
+    task = BindTask(model.base, "vision", "text", hub_from_batch=True,
+                    positives=recipe.stage1_positives, hflip=True, crop=recipe.stage1_crop,
+                    temperature=recipe.stage1_temperature)
     r = fit(task, data, s1, work / "stage1-vision-text", resume=True,
-            keys=["vision", "text", "label"], label="stage 1 vision-text")
+            keys=["vision", "text_embedding", "label"], label="stage 1 vision-text")
     times["stage1"] = time.perf_counter() - t
     resumed = [] if math.isfinite(r.loss) else ["stage1"]   # no step ran: an earlier run's
     _log(f"stage 1: loss {r.loss:.3f} in {times['stage1']:.0f} s")
@@ -186,7 +193,7 @@ def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any,
     for m in SENSORS:
         t = time.perf_counter()
         s2 = dataclasses.replace(recipe.stage2, progress=progress, seed=recipe.seed)
-        task = BindTask(model, m, "vision", temperature=recipe.stage2_temperature)
+        task = BindTask(model.base, m, "vision", temperature=recipe.stage2_temperature)
         r = fit(task, data, s2, work / f"stage2-{m}", resume=True,
                 keys=[m, "vision_embedding"], label=f"stage 2 {m}->vision")
         times[f"stage2_{m}"] = time.perf_counter() - t
@@ -197,6 +204,20 @@ def train_model(recipe: Recipe, work: Path, progress: bool = True) -> tuple[Any,
     if resumed:
         times["resumed"] = resumed   # those stages' times are not in this run's total
     return model, times
+
+
+def caption_embeddings(model, captions: list[str], batch: int = 64) -> np.ndarray:
+    """The frozen text hub's embedding of each window's caption (each distinct caption once)."""
+    import torch
+    uniq = sorted(set(captions))
+    tok = model.text_tokenizer()
+    rows = []
+    with torch.inference_mode():
+        for i in range(0, len(uniq), batch):
+            ids = tok.model_input(tok.encode(uniq[i:i + batch]))
+            rows.append(model.embed("text", torch.from_numpy(ids)).float().numpy())
+    table = dict(zip(uniq, np.concatenate(rows)))
+    return np.stack([table[c] for c in captions]).astype(np.float32)
 
 
 def _recipe_dict(recipe: Recipe) -> dict[str, Any]:
@@ -220,8 +241,8 @@ def write_calibration(data, folder: Path, n: int = 160) -> Path:
 def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
                    progress: bool = True, difficulty: float = 1.0,
                    data: str = "edgebind.sim sample_clip") -> Path:
-    """Sensor towers FP32 + INT8 (every CPU target) and text FP16 in one bundle, with golden
-    sets and the training preprocessing."""
+    """Sensor towers FP32 + INT8 (every CPU target) and the text hub in INT8 in one bundle, with
+    golden sets and the training preprocessing."""
     from edgebind.export import ExportOptions, export_bundle
     from edgebind.export.source import space_id_of
     from edgebind.modality import MODALITIES
@@ -234,11 +255,16 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
     build = dest.parent / f".{dest.name}.build"
     shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True)
-    parts = {"sensors": (["vision", *SENSORS], ["fp32", "int8"]), "text": (["text"], ["fp16"])}
+    # Text: one INT8 file with uint8 weights, exact on every CPU target (the hub is 23 MB in
+    # INT8; two forms would not fit the size budget, and speed matters little: it runs when
+    # anchors are built, not per window).
+    parts = {"sensors": (["vision", *SENSORS], ["fp32", "int8"], None),
+             "text": (["text"], ["int8"], ("u8",))}
     manifests = {}
-    for name, (mods, precisions) in parts.items():
+    for name, (mods, precisions, weights) in parts.items():
         opts = ExportOptions(modalities=mods, precisions=precisions, calibration=str(calibration),
-                             progress=progress, int8_form="dynamic", targets=["all"])
+                             progress=progress, int8_form="dynamic", targets=["all"],
+                             int8_weights=weights)
         manifests[name] = export_bundle(model, build / name, opts, space_id=space, model_info=info)
     final = build / "bundle"
     final.mkdir()
@@ -248,13 +274,16 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
             encoders[m] = entry
             for ref in entry.files():
                 shutil.copy2(build / name / ref.file, final / ref.file)
+    from edgebind.export.text_hub import VOCAB_FILE
+    from edgebind.preprocess.text_spec import TEXT_TOWER_KEY
+    shutil.copy2(build / "text" / VOCAB_FILE, final / VOCAB_FILE)
     first = manifests["sensors"]
     manifest = dataclasses.replace(
         first, encoders={m: encoders[m] for m in MODALITIES if m in encoders},
         preprocess=train_preprocess(window_s).to_dict(),
-        extra={**first.extra, "training": {"recipe": "edgebind.train.default",
-                                           "data": data,
-                                           "difficulty": float(difficulty)}})
+        extra={**first.extra, TEXT_TOWER_KEY: manifests["text"].extra[TEXT_TOWER_KEY],
+               "training": {"recipe": "edgebind.train.default", "data": data,
+                            "difficulty": float(difficulty)}})
     manifest.write(final / "manifest.json")
     load_bundle(final).close()  # verifies hashes and opens every encoder
     if dest.exists():

@@ -54,13 +54,15 @@ class BindTask(nn.Module):
     ``hflip`` mirrors half of the vision images while training; ``crop`` (a minimum side
     fraction, e.g. 0.7) also takes a random square crop of each vision image, resized back;
     ``freeze`` keeps parameters whose names contain one of the fragments fixed.
+    ``hub_from_batch``: the hub is not a tower of ``model`` (e.g. a frozen pretrained text
+    encoder run once over every caption); batches carry ``"<hub>_embedding"``.
     """
 
     def __init__(self, model: nn.Module, modality: str, hub: str = "vision",
                  temperature: str | float = "tower", train_hub: bool = False,
                  positives: str = "pairs", lora_rank: int = 0, lora_alpha: float = 8.0,
                  hflip: bool = False, crop: float = 0.0,
-                 freeze: tuple[str, ...] = ()) -> None:
+                 freeze: tuple[str, ...] = (), hub_from_batch: bool = False) -> None:
         super().__init__()
         # Label-preserving augmentations of trained vision images (mirror, random crop).
         self.hflip = hflip
@@ -70,9 +72,12 @@ class BindTask(nn.Module):
         self.modality, self.hub = check_modality(modality), check_modality(hub)
         if modality == hub:
             raise ValueError(f"cannot bind {modality} to itself")
-        for m in (modality, hub):
+        if hub_from_batch and train_hub:
+            raise ValueError("a hub given as precomputed embeddings cannot be trained")
+        for m in (modality,) if hub_from_batch else (modality, hub):
             if m not in model.modalities:
                 raise ValueError(f"the model has no {m} tower; it has {', '.join(model.modalities)}")
+        self.hub_from_batch = hub_from_batch
         if positives not in ("pairs", "labels"):
             raise ValueError(f"positives must be 'pairs' or 'labels', got {positives!r}")
         self.model = model
@@ -121,6 +126,9 @@ class BindTask(nn.Module):
         key = f"{self.hub}_embedding"
         if key in batch:
             y, inv_y = batch[key], None
+        elif self.hub_from_batch:
+            raise ValueError(f"the batch has no {key!r}; this task takes the hub's embeddings "
+                             "from the data")
         elif self.train_hub:
             y, inv_y = self._embed(self.hub, batch[self.hub])
         else:
