@@ -174,3 +174,21 @@ def test_pipeline_health_and_metrics_report_the_fallback(all_targets_bundle, tmp
     assert 'edgebind_encoder_fallback{modality="audio"} 0' in text
     assert 'edgebind_encoder_info{modality="imu",variant="fp32"' in text
     assert "edgebind_encoder_check_agreement{modality=\"audio\"" in text
+
+
+def test_one_uint8_variant_can_serve_every_target(tmp_path):
+    pytest.importorskip("torch")
+    from edgebind.export import ExportOptions, export_bundle
+    from edgebind.export.source import resolve_model
+    model, space, info = resolve_model("tiny", seed=5)
+    opts = ExportOptions(modalities=["imu"], precisions=["int8"], int8_form="dynamic",
+                         targets=["all"], int8_weights=("u8",), threads=2, progress=False)
+    manifest = export_bundle(model, tmp_path / "b", opts, space_id=space, model_info=info)
+    variants = manifest.encoders["imu"].variants
+    assert list(variants) == ["int8-u8"]
+    assert sorted(variants["int8-u8"].targets) == sorted(TARGETS)   # exact on each of them
+    for target in TARGETS:
+        with load_bundle(tmp_path / "b", target=target, threads=2) as b:
+            assert b.choices["imu"].variant == "int8-u8" and b.choices["imu"].status == "verified"
+    with pytest.raises(ValueError, match="int8 weights"):
+        ExportOptions(modalities=["imu"], int8_weights=("s9",)).validate()
