@@ -149,43 +149,92 @@ def goals(report: Mapping[str, Any]) -> dict[str, bool]:
     return g
 
 
+# The published tables, column by column: header -> the report value it shows. The README's and
+# docs' copies of these tables use the same headers (tests/test_published_numbers.py reads them).
+VISION_TO_TEXT = "vision → text"
+MODALITY_COLUMNS = {"emergent zero-shot top-1": "zero_shot_top1",
+                    "linear-probe reference": "linear_probe_top1", "ratio": "ratio",
+                    "chance": "chance", "R@1 -> vision": "to_vision_R@1",
+                    "R@10 -> vision": "to_vision_R@10",
+                    "event R@1 -> vision": "to_vision_event_R@1"}
+INT8_COLUMNS = {"CPU targets": "targets", "top-1 agreement with FP32": "top1_agreement",
+                "centred cosine": "centred_cosine_mean", "INT8 top-1": "zero_shot_top1"}
+
+
+def table_value(report: Mapping[str, Any], row: str, column: str) -> Any:
+    """The value a modality-table cell shows: ``row`` a sensor or :data:`VISION_TO_TEXT`,
+    ``column`` a :data:`MODALITY_COLUMNS` header; None for an empty cell."""
+    key = MODALITY_COLUMNS[column]
+    if key == "chance":
+        return report["chance"]
+    if row == VISION_TO_TEXT:
+        return report.get("vision_to_text_top1") if key == "zero_shot_top1" else None
+    return report["modalities"][row].get(key)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
+
+
+def _cell(column: str, v: Any) -> str:
+    if v is None:
+        return "–"
+    if column == "ratio":
+        return f"{v:.2f}"
+    if column == "centred cosine":
+        return f"{v:.4f}"
+    if column == "CPU targets":
+        return ", ".join(v or ["any"])
+    return _pct(v)
+
+
+def _modality_table(report: Mapping[str, Any]) -> list[str]:
+    cols = list(MODALITY_COLUMNS)
+    lines = ["| modality | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for m in report["modalities"]:
+        lines.append(f"| {m} | " + " | ".join(_cell(c, table_value(report, m, c))
+                                              for c in cols) + " |")
+    return lines
+
+
+def _int8_table(q: Mapping[str, Any]) -> list[str]:
+    cols = list(INT8_COLUMNS)
+    lines = ["| tower | variant | " + " | ".join(cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for m, rows in q["towers"].items():
+        for key, r in rows.items():
+            if "top1_agreement" in r:
+                lines.append(f"| {m} | {key} | " + " | ".join(
+                    _cell(c, r.get(INT8_COLUMNS[c])) for c in cols) + " |")
+    return lines
+
+
 def markdown(report: Mapping[str, Any]) -> str:
-    pct = lambda v: "–" if v is None else f"{100 * v:.1f} %"  # noqa: E731
     lines = [f"Held-out simulated set: {report['n_test']} windows, seed {report.get('seed', '?')}, "
              f"difficulty {report.get('difficulty', '?')}, "
-             f"8 events, chance {pct(report['chance'])} (the mean number of events active in a "
-             f"window over 8; one over 8 is {pct(report.get('chance_uniform'))}).", ""]
+             f"8 events, chance {_pct(report['chance'])} (the mean number of events active in a "
+             f"window over 8; one over 8 is {_pct(report.get('chance_uniform'))}).", ""]
     if "vision_to_text_top1" in report:
-        lines += [f"Vision -> text zero-shot top-1: **{pct(report['vision_to_text_top1'])}**", ""]
-    lines += ["| modality | emergent zero-shot top-1 | linear-probe reference | ratio | chance | "
-              "R@1 -> vision | R@10 -> vision | event R@1 -> vision |",
-              "|---|---|---|---|---|---|---|---|"]
-    for m, r in report["modalities"].items():
-        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "–"
-        lines.append(f"| {m} | {pct(r['zero_shot_top1'])} | {pct(r.get('linear_probe_top1'))} | "
-                     f"{ratio} | {pct(report['chance'])} | {pct(r.get('to_vision_R@1'))} | "
-                     f"{pct(r.get('to_vision_R@10'))} | {pct(r.get('to_vision_event_R@1'))} |")
+        lines += [f"Vision -> text zero-shot top-1: **{_pct(report['vision_to_text_top1'])}**", ""]
+    lines += _modality_table(report)
     ar = report.get("arithmetic_vision_plus_audio")
     if ar:
         lines += ["", f"Embedding arithmetic (vision + audio -> scenes with both events, "
-                      f"{ar['queries']} queries): top-1 has both {pct(ar['top1_has_both'])} "
-                      f"(vision alone {pct(ar['vision_only_top1_has_both'])}, chance "
-                      f"{pct(ar['chance'])})."]
+                      f"{ar['queries']} queries): top-1 has both {_pct(ar['top1_has_both'])} "
+                      f"(vision alone {_pct(ar['vision_only_top1_has_both'])}, chance "
+                      f"{_pct(ar['chance'])})."]
     q = report.get("int8")
     if q and q.get("towers"):
         lines += ["", f"INT8 vs FP32 on the held-out set ({q['n']} windows, seed {q['seed']}): "
-                      "zero-shot top-1 agreement / centred cosine per variant and CPU target.", "",
-                  "| tower | variant | targets | top-1 agreement | centred cosine | INT8 top-1 |",
-                  "|---|---|---|---|---|---|"]
-        for m, rows in q["towers"].items():
-            for key, r in rows.items():
-                if "top1_agreement" in r:
-                    lines.append(f"| {m} | {key} | {', '.join(r.get('targets') or ['any'])} | "
-                                 f"{pct(r['top1_agreement'])} | {r['centred_cosine_mean']:.4f} | "
-                                 f"{pct(r['zero_shot_top1'])} |")
+                      "zero-shot top-1 agreement / centred cosine per variant and CPU target.", ""]
+        lines += _int8_table(q)
         if q.get("dropped"):
-            lines.append(f"\nNot shipped (agreement below {pct(q['min_top1_agreement'])}): "
+            lines.append(f"\nNot shipped (agreement below {_pct(q['min_top1_agreement'])}): "
                          f"{', '.join(q['dropped'])}.")
+    return "\n".join(lines + _detector_and_time(report))
+
+
+def _detector_and_time(report: Mapping[str, Any]) -> list[str]:
+    lines = []
     det = report.get("detector")
     if det:
         tuned, check = det["tuned"], det["check"]
@@ -201,7 +250,7 @@ def markdown(report: Mapping[str, Any]) -> str:
     elif secs and "total" in secs:
         lines += ["", f"Resumed run ({', '.join(report['training_resumed_stages'])} from an "
                       f"earlier run, not timed here): {secs['total'] / 60:.1f} min."]
-    return "\n".join(lines)
+    return lines
 
 
 # -- bundle side ---------------------------------------------------------------------------------
