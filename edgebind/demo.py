@@ -254,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
 Next steps
   your own prompts:  write prompts.toml ([[anchor]] name = "...", prompts = ["..."]), then
                      edgebind anchors build --bundle BUNDLE --prompts prompts.toml --out anchors.json
+                     (the shipped detector.json is tuned for the shipped anchors; yours run the
+                     detector defaults until you tune one beside them: docs/detection.md)
   real sensors:      copy examples/edgebind.toml, list your cameras, microphones, IMUs in
                      [[streams]], then   edgebind run --config edgebind.toml   (docs/daemon.md)
   real ImageBind:    bring imagebind_huge.pth (CC BY-NC-SA 4.0), then
