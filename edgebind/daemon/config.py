@@ -90,10 +90,11 @@ class DaemonConfig:
     def tuned(self) -> Any:
         """The tuned-detector file that applies (``edgebind.detect.tuned.TunedDetector``), read
         and validated, or None; ConfigError names this file, the key and the detector file."""
+        from edgebind import assets
         from edgebind.detect import tuned
         key = "tuned_detector" if self.tuned_detector not in (None, False) else \
             f"tuned_detector (default: the {tuned.FILE_NAME} beside the anchors)"
-        from edgebind import assets
+        # Not default_anchors_path(): a missing default anchor set is reported where it loads.
         anchors = self.anchors if self.anchors is not None else assets.DEFAULT_DIR / "anchors.json"
         try:
             path = tuned.locate(self.tuned_detector, anchors)

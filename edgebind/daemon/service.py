@@ -45,8 +45,9 @@ def build_sinks(tables: list[dict], source: str, base_dir: Path | None = None) -
 def detection_parts(cfg: DaemonConfig, space_id: str) -> tuple[Any, Any, Any, Path | None]:
     """(profile, anchor set, detector, tuned-detector file or None) for ``cfg`` in the bundle's
     space; raises on anything invalid, naming the file (building the detector checks thresholds
-    against the anchors). The detector is built as everywhere else (``edgebind.detect.tuned``): the tuned file, then
-    ``[detector]``; its levels, then the profile's thresholds, then ``[thresholds]``."""
+    against the anchors). The detector is built as everywhere else (``edgebind.detect.tuned``):
+    the tuned file, then ``[detector]``; its levels, then the profile's thresholds, then
+    ``[thresholds]``."""
     from edgebind.anchors import AnchorSet
     from edgebind.detect import tuned
     profile = None
