@@ -106,8 +106,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="anchor set to use instead of the shipped default")
     p.add_argument("--detector", default=None, metavar="FILE",
                    help="tuned detector settings and per-anchor levels (edgebind.detector/1 "
-                        "JSON); default: the shipped one tuned for the default bundle, when the "
-                        "bundle is the default")
+                        "JSON), or 'none' for the detector defaults; default: the detector.json "
+                        "beside the anchors when there is one (as edgebind run and "
+                        "Pipeline.from_files do; the shipped anchors have theirs)")
     p.add_argument("--tolerance", type=float, default=2.0, metavar="S",
                    help="event matching tolerance in seconds (default 2.0; see the docs)")
     p.add_argument("--threads", type=int, default=None, help="inference threads")
@@ -121,7 +122,7 @@ def _fmt_t(t_ns: int, t0: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from edgebind import assets
     from edgebind.anchors import AnchorSet
-    from edgebind.detect import Detector, DetectorConfig
+    from edgebind.detect.tuned import build_detector
     from edgebind.embedder import Embedder
     from edgebind.pipeline import Pipeline, PipelineConfig, WindowResult
     from edgebind.sim import SCENARIOS, World
@@ -140,14 +141,10 @@ def run(args: argparse.Namespace) -> int:
     kw = {"threads": args.threads} if args.threads else {}
     embedder = Embedder.from_bundle(bundle, **kw)
     anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
-    detector_file = Path(args.detector) if args.detector else (
-        None if args.bundle else assets.default_detector_path())
-    if detector_file is not None:
-        from edgebind.detect.tune import load_tuned
-        det_cfg, levels_from_file = load_tuned(detector_file, embedder.space_id)
-        detector = Detector(anchor_set, det_cfg, thresholds=levels_from_file)
-    else:
-        detector = Detector(anchor_set, DetectorConfig())
+    choice = {None: None, "none": False}.get(args.detector, args.detector)
+    detector, tuned = build_detector(anchor_set, anchors, choice=choice,
+                                     space_id=embedder.space_id)
+    detector_file = tuned.path if tuned is not None else None
     difficulty = args.difficulty
     if difficulty is None:  # the world the model was trained on (edgebind eval does the same)
         difficulty = float(embedder.training.get("difficulty", 1.0))
@@ -257,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
 Next steps
   your own prompts:  write prompts.toml ([[anchor]] name = "...", prompts = ["..."]), then
                      edgebind anchors build --bundle BUNDLE --prompts prompts.toml --out anchors.json
+                     (the shipped detector.json is tuned for the shipped anchors; yours run the
+                     detector defaults until you tune one beside them: docs/detection.md)
   real sensors:      copy examples/edgebind.toml, list your cameras, microphones, IMUs in
                      [[streams]], then   edgebind run --config edgebind.toml   (docs/daemon.md)
   real ImageBind:    bring imagebind_huge.pth (CC BY-NC-SA 4.0), then

@@ -137,20 +137,27 @@ class Pipeline:
     def from_files(cls, bundle: str | Path, anchors: str | Path, sources: Sequence[Any], *,
                    sinks: Sequence[Any] = (), detector_config: Any = None,
                    config: PipelineConfig | None = None, profile: str | Path | Any = None,
-                   thresholds: dict[str, float] | None = None, **kwargs: Any) -> "Pipeline":
-        """A pipeline from a bundle folder and an anchor-set file (and optionally a profile)."""
+                   thresholds: dict[str, float] | None = None, detector: Any = None,
+                   **kwargs: Any) -> "Pipeline":
+        """A pipeline from a bundle folder and an anchor-set file (and optionally a profile).
+
+        The detector is built as ``edgebind run`` builds it (``edgebind.detect.tuned``):
+        ``detector`` is a tuned-detector file, ``None`` for the ``detector.json`` beside the
+        anchors when there is one (the default anchors have theirs), or ``False`` for none;
+        ``detector_config`` (a dict of settings laid over the tuned ones, or a whole
+        ``DetectorConfig``), then the profile's and ``thresholds``' levels over the tuned ones."""
         from edgebind.anchors import AnchorSet
-        from edgebind.detect import Detector, DetectorConfig
+        from edgebind.detect.tuned import build_detector
         from edgebind.embedder import Embedder
         embedder = Embedder.from_bundle(bundle)
         anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
         if profile is not None and isinstance(profile, (str, Path)):
             from edgebind.profile import Profile
             profile = Profile.load(profile, space_id=embedder.space_id)
-        th = dict(getattr(profile, "thresholds", None) or {})
-        th.update(thresholds or {})
-        detector = Detector(anchor_set, detector_config or DetectorConfig(), thresholds=th)
-        return cls(sources, embedder, anchor_set, detector, sinks, config=config, profile=profile,
+        det, _ = build_detector(anchor_set, anchors, choice=detector, space_id=embedder.space_id,
+                                settings=detector_config, thresholds=[
+                                    getattr(profile, "thresholds", None), thresholds])
+        return cls(sources, embedder, anchor_set, det, sinks, config=config, profile=profile,
                    **kwargs)
 
     def _check_space(self, anchor_set: Any) -> None:

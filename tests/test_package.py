@@ -41,7 +41,7 @@ DEVICE_SIDE = [
     "edgebind.anchors",
     "edgebind.anchors_cli",
     "edgebind.anchor_report",
-    "edgebind.detect", "edgebind.detect.matching", "edgebind.detect.tune",
+    "edgebind.detect", "edgebind.detect.matching", "edgebind.detect.tune", "edgebind.detect.tuned",
     "edgebind.sinks",
     "edgebind.pipeline",
     "edgebind.daemon",

@@ -28,8 +28,10 @@ def default_anchors_path() -> Path:
 
 
 def default_detector_path() -> Path | None:
-    """The detector settings and per-anchor levels tuned for the default bundle on simulated
-    streams (``edgebind.detect.tune``), or None when this installation has none."""
+    """The detector settings and per-anchor levels tuned for the default anchors on simulated
+    streams (``edgebind.detect.tune``), beside them, where ``edgebind.detect.tuned`` finds it
+    for ``edgebind run``, ``Pipeline.from_files`` and ``edgebind demo``; None when this
+    installation has none."""
     path = DEFAULT_DIR / "detector.json"
     return path if path.is_file() else None
 

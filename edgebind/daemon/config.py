@@ -5,6 +5,7 @@
 bundle  = "bundles/small"        # default: the bundle shipped in edgebind.assets
 anchors = "anchors.json"         # default: the shipped anchor set
 profile = "profile.toml"         # optional calibration profile (offsets, IMU, thresholds)
+tuned_detector = "detector.json" # default: the detector.json beside the anchors; false: none
 
 [[streams]]                      # edgebind.sensors stream tables
 name = "front"
@@ -14,7 +15,7 @@ device = 0
 [windows]                        # window assembly and queueing
 hop_s = 0.5
 
-[detector]                       # edgebind.detect.DetectorConfig fields
+[detector]                       # edgebind.detect.DetectorConfig fields, over the tuned ones
 
 [thresholds]                     # per-anchor overrides of the profile's thresholds
 glass_breaking = 0.32
@@ -43,8 +44,8 @@ from edgebind.pipeline_parts import LIMITS, PipelineConfig, expected, within
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
 LOG_LEVELS = ("debug", "info", "warning", "error")
-TOP_KEYS = ("bundle", "anchors", "profile", "device", "precision", "backend", "threads",
-            "log_level", "streams", "windows", "detector", "thresholds", "sinks", "health")
+TOP_KEYS = ("bundle", "anchors", "profile", "tuned_detector", "device", "precision", "backend",
+            "threads", "log_level", "streams", "windows", "detector", "thresholds", "sinks", "health")
 WINDOW_KEYS = (*LIMITS, "modalities")
 HEALTH_KEYS = ("listen", "enabled")
 MAX_THREADS = 256
@@ -60,6 +61,7 @@ class DaemonConfig:
     bundle: Path | None = None
     anchors: Path | None = None
     profile: Path | None = None
+    tuned_detector: Path | bool | None = None   # None: detector.json beside the anchors
     device: str | None = None
     precision: str | None = None
     backend: str | None = None
@@ -77,8 +79,28 @@ class DaemonConfig:
     health_port: int = 9108
 
     def detector_config(self) -> Any:
-        """``edgebind.detect.DetectorConfig`` from the ``[detector]`` table."""
+        """``edgebind.detect.DetectorConfig`` from the ``[detector]`` table alone."""
         return build_detector_config(self.detector, str(self.path))
+
+    def anchors_path(self) -> Path:
+        """The anchor set: the config's, else the one shipped with the default bundle."""
+        from edgebind import assets
+        return self.anchors if self.anchors is not None else assets.default_anchors_path()
+
+    def tuned(self) -> Any:
+        """The tuned-detector file that applies (``edgebind.detect.tuned.TunedDetector``), read
+        and validated, or None; ConfigError names this file, the key and the detector file."""
+        from edgebind import assets
+        from edgebind.detect import tuned
+        key = "tuned_detector" if self.tuned_detector not in (None, False) else \
+            f"tuned_detector (default: the {tuned.FILE_NAME} beside the anchors)"
+        # Not default_anchors_path(): a missing default anchor set is reported where it loads.
+        anchors = self.anchors if self.anchors is not None else assets.DEFAULT_DIR / "anchors.json"
+        try:
+            path = tuned.locate(self.tuned_detector, anchors)
+            return None if path is None else tuned.read_tuned(path)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self.path}: {key}: {exc}") from None
 
     def load_kwargs(self) -> dict[str, Any]:
         """``precision``, ``backend``, ``threads`` as ``Embedder.from_bundle`` takes them."""
@@ -174,6 +196,11 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
     for k in ("bundle", "anchors", "profile"):
         if k in data:
             setattr(cfg, k, _path(path, k, data[k]))
+    if "tuned_detector" in data:
+        v = data["tuned_detector"]
+        if v is not False and not isinstance(v, str):
+            raise _err(path, "tuned_detector", "a path (string) or false", v)
+        cfg.tuned_detector = False if v is False else _path(path, "tuned_detector", v)
     if "device" in data:
         if not isinstance(data["device"], str) or not data["device"]:
             raise _err(path, "device", "a non-empty string", data["device"])
@@ -219,8 +246,7 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
             raise _err(path, "thresholds", "a table of anchor name = number", th)
         from edgebind.detect.config import DetectorConfigError, check_levels
         try:
-            cfg.thresholds = check_levels(th, f"{path}: thresholds",
-                                          cfg.detector_config().decision)
+            cfg.thresholds = check_levels(th, f"{path}: thresholds", _decision(cfg))
         except DetectorConfigError as exc:
             raise ConfigError(str(exc)) from None
     cfg.sinks = _sinks(path, data["sinks"]) if "sinks" in data else [{"kind": "jsonl"}]
@@ -237,6 +263,15 @@ def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
         cfg.health_host, cfg.health_port = parse_listen(path, "health.listen",
                                                         h.get("listen", DEFAULT_LISTEN))
     return cfg
+
+
+def _decision(cfg: DaemonConfig) -> str:
+    """The decision mode the detector will run: ``[detector]``'s, else the tuned file's (read
+    and validated here, so a broken one fails ``--check``), else the default."""
+    if "decision" in cfg.detector:
+        return cfg.detector["decision"]
+    tuned = cfg.tuned()
+    return tuned.settings["decision"] if tuned is not None else cfg.detector_config().decision
 
 
 def _sinks(path: Path, sinks: Any) -> list[dict[str, Any]]:

@@ -42,30 +42,37 @@ def build_sinks(tables: list[dict], source: str, base_dir: Path | None = None) -
     return make_sinks(list(tables), source, base_dir)
 
 
-def detection_parts(cfg: DaemonConfig, space_id: str) -> tuple[Any, Any, Any]:
-    """(profile, anchor set, detector) for ``cfg`` in the bundle's space; raises on anything
-    invalid, naming the file (building the detector checks thresholds against the anchors)."""
+def detection_parts(cfg: DaemonConfig, space_id: str) -> tuple[Any, Any, Any, Path | None]:
+    """(profile, anchor set, detector, tuned-detector file or None) for ``cfg`` in the bundle's
+    space; raises on anything invalid, naming the file (building the detector checks thresholds
+    against the anchors). The detector is built as everywhere else (``edgebind.detect.tuned``):
+    the tuned file, then ``[detector]``; its levels, then the profile's thresholds, then
+    ``[thresholds]``."""
     from edgebind.anchors import AnchorSet
-    from edgebind.detect import Detector
+    from edgebind.detect import tuned
     profile = None
     if cfg.profile is not None:
         from edgebind.profile import Profile
         profile = Profile.load(cfg.profile, device=cfg.device, space_id=space_id)
-    anchors_path = cfg.anchors or _default_asset("anchors")
+    anchors_path = cfg.anchors_path()
     anchor_set = AnchorSet.load(anchors_path, space_id=space_id)
-    thresholds = dict(getattr(profile, "thresholds", None) or {})
-    thresholds.update(cfg.thresholds)
-    unknown = sorted(set(thresholds) - set(anchor_set.names))
+    overrides = [getattr(profile, "thresholds", None) or {}, cfg.thresholds]
+    unknown = sorted(set().union(*overrides) - set(anchor_set.names))
     if unknown:
         log.warning("thresholds for anchors not in %s: %s", anchors_path, ", ".join(unknown))
+    tuned_file = cfg.tuned()               # read here, so that a bad one names the config key
     try:
-        detector = Detector(anchor_set, cfg.detector_config(), thresholds=thresholds)
+        detector, _ = tuned.build_detector(
+            anchor_set, anchors_path, choice=tuned_file or False,
+            space_id=space_id, settings=cfg.detector, thresholds=overrides,
+            source=f"{cfg.path}: [detector]")
     except ConfigError:
         raise
     except ValueError as exc:        # thresholds out of the decision's range, no event anchors
-        parts = [f"anchors {anchors_path}"] + ([f"profile {cfg.profile}"] if profile else [])
+        parts = [f"anchors {anchors_path}"] + ([f"profile {cfg.profile}"] if profile else []) \
+            + ([f"tuned detector {tuned_file.path}"] if tuned_file else [])
         raise ConfigError(f"{cfg.path} ({', '.join(parts)}): {exc}") from None
-    return profile, anchor_set, detector
+    return profile, anchor_set, detector, (tuned_file.path if tuned_file else None)
 
 
 class Control:
@@ -110,7 +117,7 @@ class Daemon:
         self.bundle_path = config.bundle or _default_asset("bundle")
         self.embedder = Embedder.from_bundle(self.bundle_path, **config.load_kwargs())
         self.space_id = self.embedder.space_id
-        profile, anchor_set, detector = detection_parts(config, self.space_id)
+        profile, anchor_set, detector, self.tuned_detector = detection_parts(config, self.space_id)
         sinks = sinkswap.open_all(config.sink_specs, open_sink)
         try:
             sources = [open_source(sc) for sc in config.streams]
@@ -131,7 +138,14 @@ class Daemon:
         h["uptime_s"] = round(time.monotonic() - self.started_at, 3)
         h["space_id"] = self.space_id
         h["reloads"] = {"ok": self.reloads, "failed": self.reload_failures}
+        h["tuned_detector"] = None if self.tuned_detector is None else str(self.tuned_detector)
         return h
+
+    def _detector_line(self) -> str:
+        d = self.pipeline.detector.config
+        src = f"tuned {self.tuned_detector}" if self.tuned_detector else "untuned"
+        extra = " with [detector] overrides" if self.config.detector else ""
+        return f"{src}{extra} ({d.decision} decision)"
 
     def metrics_text(self) -> str:
         from edgebind.daemon.health import prometheus_text
@@ -153,7 +167,7 @@ class Daemon:
         path, old = self.config.path, self.config
         try:
             new = load_config(path)
-            _, anchor_set, detector = detection_parts(new, self.space_id)
+            _, anchor_set, detector, tuned_file = detection_parts(new, self.space_id)
             sinks = sinkswap.swap(self.pipeline.sinks, old.sinks, old.sink_specs, new.sinks,
                                   new.sink_specs, open_sink,
                                   lambda running: self.pipeline.reload(sinks=running))
@@ -165,9 +179,10 @@ class Daemon:
         self.pipeline.reload(sinks=sinks, anchor_set=anchor_set, thresholds=detector.thresholds,
                              detector_config=detector.config)
         self._keep_restart_only_settings(new)
-        self.config = new
+        self.config, self.tuned_detector = new, tuned_file
         self.reloads += 1
-        log.info("reloaded %s: %d anchors, %d sinks", path, len(anchor_set.names), len(sinks))
+        log.info("reloaded %s: %d anchors, %d sinks, detector %s", path, len(anchor_set.names),
+                 len(sinks), self._detector_line())
         self.notifier.ready(status=self._status_line())
         return True
 
@@ -217,9 +232,9 @@ class Daemon:
         if self.config.health_enabled:
             self._start_health()
         self.pipeline.start()
-        log.info("running: %d streams, %d anchors, bundle %s (space %s)",
+        log.info("running: %d streams, %d anchors, bundle %s (space %s), detector %s",
                  len(self.pipeline.stream_infos), len(self.pipeline.detector.anchor_set.names),
-                 self.bundle_path, self.space_id)
+                 self.bundle_path, self.space_id, self._detector_line())
         self.notifier.ready(status=self._status_line())
         try:
             self._loop()
@@ -290,9 +305,10 @@ def check(cfg: DaemonConfig) -> str:
     first problem."""
     from edgebind.embedder import Embedder
     emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"), **cfg.load_kwargs())
-    _, aset, _ = detection_parts(cfg, emb.space_id)
+    _, aset, _, tuned_file = detection_parts(cfg, emb.space_id)
     return (f"{cfg.path}: ok ({len(cfg.streams)} streams, {len(cfg.sinks)} sinks, "
-            f"{len(aset.targets)} event anchors, space {emb.space_id})")
+            f"{len(aset.targets)} event anchors, space {emb.space_id}, tuned detector "
+            f"{tuned_file or 'none'})")
 
 
 def run(args: argparse.Namespace) -> int:

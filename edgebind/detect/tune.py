@@ -6,8 +6,9 @@ In the threshold and margin modes every anchor's on/off state is independent of 
 one replay at a level scores that level for every anchor at once; each anchor then keeps the
 level with its best F1, and the candidate settings are ranked by the pooled F1.
 
-``edgebind.train.default`` uses it to ship ``detector.json`` beside the default bundle (tuned on
-demo-scenario seeds that ``edgebind demo`` does not use by default).
+``edgebind.train.default`` uses it to ship ``detector.json`` beside the default anchors (tuned on
+demo-scenario seeds that ``edgebind demo`` does not use by default); ``edgebind.detect.tuned``
+reads such files and applies them the same way in the daemon, the pipeline and the demo.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-FORMAT = "edgebind.detector/1"
+# The file format lives in edgebind.detect.tuned; re-exported for the tuner's callers.
+from edgebind.detect.tuned import FORMAT, load_tuned, save_tuned  # noqa: F401
 
 
 @dataclass
@@ -136,39 +138,3 @@ def tune(recordings: Sequence[Recording], anchor_set: Any, targets: Sequence[str
             progress(i + 1, len(combos))
     assert best is not None
     return best
-
-
-def save_tuned(path: Any, tuned: Mapping[str, Any], space_id: str | None,
-               tuned_on: Mapping[str, Any]) -> Any:
-    """Write ``{"format", "space_id", "detector", "thresholds", "score", "tuned_on"}``."""
-    import json
-
-    from edgebind.fileio import atomic_write
-    doc = {"format": FORMAT, "space_id": space_id, "detector": tuned["detector"],
-           "thresholds": tuned["thresholds"], "score": tuned["score"], "tuned_on": dict(tuned_on)}
-    atomic_write(path, (json.dumps(doc, indent=1) + "\n").encode())
-    return path
-
-
-def load_tuned(path: Any, space_id: str | None = None) -> tuple[Any, dict[str, float]]:
-    """(DetectorConfig, per-anchor thresholds) from a tuned-detector file; refuses another
-    embedding space's file (its levels mean nothing in this one)."""
-    from pathlib import Path
-
-    from edgebind.detect.config import DetectorConfig, DetectorConfigError, check_levels
-    from edgebind.fileio import parse_json
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DetectorConfigError(f"{path}: not a readable tuned-detector file ({exc})") from None
-    doc = parse_json(raw, str(path), DetectorConfigError, "not a readable tuned-detector file")
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise DetectorConfigError(f"{path}: expected format {FORMAT!r}, got {got!r:.80}")
-    if space_id is not None and doc.get("space_id") not in (None, space_id):
-        raise DetectorConfigError(f"{path}: tuned for embedding space {doc.get('space_id')!r:.80}, "
-                                  f"but the bundle is {space_id}; retune it for this bundle")
-    cfg = DetectorConfig.from_dict(doc.get("detector"), source=f"{path}: detector")
-    thresholds = check_levels(doc.get("thresholds") or {}, f"{path}: thresholds", cfg.decision)
-    return cfg, thresholds

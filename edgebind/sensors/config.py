@@ -188,6 +188,8 @@ KINDS: dict[str, dict[str, Key]] = {
                                                  "possible"),
         "streams": Key(_str_list, "only these simulated streams (default: all)"),
         "loop": Key(_bool, "start the next run (seed + 1) at the end"),
+        "difficulty": Key(_num(nonneg=True, hi=3), "world difficulty 0-3 (default 1.0; the "
+                                                    "default model was trained at 0.5)"),
     },
 }
 

@@ -322,7 +322,7 @@ def tune_detector(bundle: Path, anchors: Path, path: Path, recipe: Recipe,
             "duration_s": recipe.tune_duration_s,
             "difficulty": recipe.difficulty, "check_seeds": list(recipe.tune_check_seeds),
             "check": check}
-    save_tuned(path, best, emb.space_id, info)
+    save_tuned(path, best, emb.space_id, info, anchors=aset)   # its levels fit these anchors
     return {"tuned": best["score"], "check": check, "detector": best["detector"],
             "thresholds": best["thresholds"]}
 

@@ -48,6 +48,7 @@ def config_text(bundle, anchors, port, video, sinks, extra="") -> str:
     return textwrap.dedent(f"""\
         bundle = "{bundle}"
         anchors = "{anchors}"
+        tuned_detector = false   # every anchor on at level -1, not at the tuned levels
         threads = 1
 
         [[streams]]

@@ -43,7 +43,7 @@ def test_sink_swaps(tmp_path, assets_paths, anchor_set):
         write(cfg, bundle, anchors, jsonl + tcp, extra=f"[thresholds]\n{name} = 0.5\n")
         assert d.reload()
         assert d.pipeline.sinks == [j0, t0]
-        assert d.pipeline.detector.thresholds == {name: 0.5}
+        assert d.pipeline.detector.thresholds[name] == 0.5    # over the tuned levels
         # The TCP sink changes but keeps its port: reopened after the old one is closed.
         write(cfg, bundle, anchors, jsonl + tcp + "client_buffer = 8\n")
         assert d.reload()

@@ -60,3 +60,22 @@ def test_bad_sim_arguments():
         SimSource(scenario="nope")
     with pytest.raises(ValueError, match="lidar"):
         SimSource(streams=["camera", "lidar"])
+    with pytest.raises(ValueError, match="difficulty must be a number from 0 to 3"):
+        SimSource(difficulty=3.5)
+
+
+def test_difficulty_reaches_the_world_from_a_config_table():
+    # The default tiny model's world (0.5) differs from the simulator's default (1.0): a sim
+    # stream must be able to run it, as the daemon's example config does.
+    cfg = parse_stream_configs([{"name": "sim", "kind": "sim", "scenario": "demo", "seed": 2,
+                                 "duration": 14, "speed": 0, "difficulty": 0.5,
+                                 "streams": ["mic"]}], "edgebind.toml")
+    src = open_source(cfg[0])
+    got = list(src.iter_samples(timeout_s=60))
+    world = World("demo", seed=2, duration_s=14.0, start_ns=got[0].t_ns, difficulty=0.5)
+    harder = World("demo", seed=2, duration_s=14.0, start_ns=got[0].t_ns)   # 1.0
+    ref = [s for s in world.samples(["mic"])]
+    assert len(ref) == len(got) and all(np.array_equal(a.data, b.data) for a, b in zip(ref, got))
+    assert not all(np.array_equal(a.data, b.data) for a, b in zip(harder.samples(["mic"]), got))
+    with pytest.raises(ValueError, match=r"difficulty.*up to 3"):
+        parse_stream_configs([{"name": "sim", "kind": "sim", "difficulty": 7}], "edgebind.toml")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgebind.evaluate import (embedding_arithmetic, evaluate_embeddings, fit_linear_probe,
-                               goals, hit_rate, markdown, probe_predict, retrieval_recall,
-                               zero_shot_predictions)
+from edgebind.evaluate import (chance, embedding_arithmetic, evaluate_embeddings, goals,
+                               hit_rate, markdown, retrieval_recall, zero_shot_predictions)
+from edgebind.linear_probe import fit_linear_probe
 
 
 def _clusters(n=200, classes=4, dim=16, noise=0.3, seed=0):
@@ -28,11 +28,44 @@ def test_zero_shot_and_hit_rate():
 def test_linear_probe_learns_separable_classes_and_not_noise():
     x, y, _ = _clusters()
     probe = fit_linear_probe(x[:150], y[:150], 4)
-    assert (probe_predict(probe, x[150:]) == y[150:]).mean() > 0.95
+    assert probe.converged and probe.grad_max <= 1e-6
+    assert (probe.predict(x[150:]) == y[150:]).mean() > 0.95
     rng = np.random.default_rng(1)
     noise = rng.normal(size=(200, 16))
     probe = fit_linear_probe(noise[:150], y[:150], 4)
-    assert (probe_predict(probe, noise[150:]) == y[150:]).mean() < 0.5
+    assert (probe.predict(noise[150:]) == y[150:]).mean() < 0.5
+
+
+def _objective(probe, x, y, l2=1e-3):
+    z = (x - probe.mean) / probe.std
+    logits = z @ probe.w + probe.b
+    logp = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - logits.max(1, keepdims=True)
+    return -logp[np.arange(len(y)), y].mean() + 0.5 * l2 * (probe.w ** 2).sum()
+
+
+def test_linear_probe_runs_to_the_optimum_not_to_a_step_count():
+    # Overlapping classes in 24 dimensions: a short run stops short of the optimum.
+    x, y, _ = _clusters(n=400, classes=5, dim=24, noise=1.2, seed=3)
+    short = fit_linear_probe(x, y, 5, max_iters=20)
+    full = fit_linear_probe(x, y, 5)
+    assert not short.converged and short.iters == 20
+    assert full.converged and full.iters > 20
+    assert _objective(full, x, y) < _objective(short, x, y) - 1e-4
+    # Converged from a step size that overshoots at first (it halves instead of diverging) and
+    # from the default: the same optimum, so the same predictions.
+    wild = fit_linear_probe(x, y, 5, lr=50.0)
+    assert wild.converged and np.all(np.isfinite(wild.w))
+    assert _objective(wild, x, y) == pytest.approx(_objective(full, x, y), abs=1e-8)
+    assert (wild.predict(x) == full.predict(x)).all()
+
+
+def test_chance_counts_windows_with_two_events():
+    active = np.zeros((8, 8), bool)
+    active[np.arange(8), np.arange(8)] = True
+    assert chance(active) == pytest.approx(1 / 8)
+    active[:2, 7] = True                                 # two of eight windows hold two events
+    assert chance(active) == pytest.approx(10 / 64)
 
 
 def test_retrieval_recall_by_hand():
@@ -70,7 +103,10 @@ def test_table_goals_and_markdown():
     assert rep["vision_to_text_top1"] > 0.95
     assert rep["modalities"]["audio"]["zero_shot_top1"] > 0.95
     assert rep["modalities"]["imu"]["zero_shot_top1"] < 0.4
+    assert rep["chance"] == rep["chance_uniform"] == pytest.approx(1 / 8)   # one event each
+    assert rep["modalities"]["audio"]["linear_probe_fit"]["converged"]
     g = goals(rep)
     assert g["audio_emergent>=0.50"] and not g["imu_emergent>=0.50"]
+    assert "linear_probe<=0.97_for_2" in g
     text = markdown({**rep, "seed": 7})
-    assert "| audio |" in text and "supervised bound" in text
+    assert "| audio |" in text and "linear-probe reference" in text and "supervised" not in text

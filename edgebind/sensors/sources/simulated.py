@@ -5,6 +5,10 @@ thermal, audio and IMU streams from one scripted scene, with its ground-truth ti
 (stamps are what a live robot would produce); 2 = twice as fast; 0 = as fast as possible
 (stamps still start now and keep the simulated spacing, so they run ahead of the clock).
 
+``difficulty`` is the world's (``edgebind.sim``: 0 calm, 1 the simulator's default, up to 3); a
+bundle trained on the simulated world records the one it was trained and evaluated at in its
+manifest (the default tiny model: 0.5), and its published numbers hold there.
+
 ``duration_s`` ends the source; ``None`` (the default) runs it indefinitely, as a daemon's
 demo or soak source does. ``loop`` starts the next run (seed + 1) after each ``duration_s``,
 also indefinitely. A :class:`World` draws its whole timeline up front and is limited to one
@@ -31,7 +35,8 @@ class SimSource(Source):
 
     def __init__(self, *, name: str = "sim", scenario: str = "default", seed: int = 0,
                  duration_s: float | None = None, speed: float = 1.0,
-                 streams: list[str] | None = None, loop: bool = False, **kw) -> None:
+                 streams: list[str] | None = None, loop: bool = False,
+                 difficulty: float = 1.0, **kw) -> None:
         super().__init__(**kw)
         if not speed >= 0:
             raise ValueError(f"sim {name!r}: speed must be >= 0 (0 = as fast as possible), "
@@ -41,6 +46,10 @@ class SimSource(Source):
                                            and math.isfinite(duration_s) and duration_s > 0):
             raise ValueError(f"sim {name!r}: duration_s must be a positive number of seconds "
                              f"(or None: run indefinitely), got {duration_s!r}")
+        if isinstance(difficulty, bool) or not isinstance(difficulty, (int, float)) \
+                or not 0 <= difficulty <= 3:
+            raise ValueError(f"sim {name!r}: difficulty must be a number from 0 to 3, got "
+                             f"{difficulty!r}")
         from edgebind.sim import SCENARIOS
 
         if scenario not in SCENARIOS:
@@ -48,7 +57,7 @@ class SimSource(Source):
                              f"known: {', '.join(sorted(SCENARIOS))}")
         self.name, self.scenario, self.seed = name, scenario, int(seed)
         self.duration_s = None if duration_s is None else float(duration_s)
-        self.speed, self.loop = float(speed), bool(loop)
+        self.speed, self.loop, self.difficulty = float(speed), bool(loop), float(difficulty)
         self.segment_s, self.total_s = _plan(self.duration_s, self.loop, scenario)
         self.want = list(streams) if streams is not None else None
         self.world = None
@@ -68,7 +77,7 @@ class SimSource(Source):
         from edgebind.sim import World
 
         return World(scenario=self.scenario, seed=self.seed + self._run,
-                     duration_s=self.segment_s, start_ns=start_ns)
+                     duration_s=self.segment_s, start_ns=start_ns, difficulty=self.difficulty)
 
     @property
     def timeline(self):
