@@ -397,7 +397,7 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
 
 
 def _precision_for(bundle, precision: str | None) -> dict[str, Any]:
-    """``precision`` for every tower that has it (the default text tower is FP16 only)."""
+    """``precision`` for every tower that has it (the default text hub is INT8 only)."""
     if precision is None:
         return {}
     from edgebind.runtime.manifest import Manifest

@@ -40,10 +40,11 @@ def test_golden_sets_are_small_and_the_check_is_on():
     manifest = json.loads((path / "manifest.json").read_text())
     total = sum(e["golden"]["bytes"] for e in manifest["encoders"].values())
     assert total <= 1_000_000, total
+    dropped = {d.split()[0] for d in _recorded()["dropped"]}
     with load_bundle(path, threads=2) as b:
         for m, c in b.choices.items():
             assert c.status == "verified", (m, c.to_dict())
-            if m in SENSOR_TOWERS and b.cpu.target in TARGETS:
+            if m in SENSOR_TOWERS and m not in dropped and b.cpu.target in TARGETS:
                 v = b.manifest.encoders[m].variants[c.variant]
                 assert v.family == "int8" and b.cpu.target in v.targets
 

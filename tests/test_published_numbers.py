@@ -57,7 +57,9 @@ def seeds(text: str) -> list[int]:
 
 
 def find(doc: str, name: str, pattern: str) -> re.Match:
-    m = re.search(pattern, doc, flags=re.S)
+    """The first match of ``pattern`` in ``doc`` with its line breaks read as spaces (reflowing a
+    paragraph keeps its sentences)."""
+    m = re.search(pattern, re.sub(r"[ \t]*\n[ \t]*", " ", doc), flags=re.S)
     assert m, f"{name} no longer has a sentence matching {pattern!r}; keep its wording (the " \
               "numbers may change) or update this test with it"
     return m
@@ -146,8 +148,16 @@ def test_readme_eval_sentences(recorded):
     ratios = [r["ratio"] for r in rep["modalities"].values()]
     check("README.md", "the lowest ratio", m.group(1), min(ratios), percent=True)
     check("README.md", "the highest ratio", m.group(2), max(ratios), percent=True)
+    h = rep["heldout_phrasings"]
+    kept = [r["kept"] for r in h["modalities"].values()] + [h["vision_to_text_kept"]]
+    m = find(README, "README.md", r"Phrasings never trained on keep (\d+)-(\d+) % of the "
+                                  r"captions' top-1")
+    check("README.md", "the lowest kept share", m.group(1), min(kept), percent=True)
+    check("README.md", "the highest kept share", m.group(2), max(kept), percent=True)
     m = find(README, "README.md", r"On the same (\d+) held-out windows")
     assert int(m.group(1)) == rep["int8"]["n"]
+    m = find(README, "README.md", r"The (\w+) tower's INT8 stayed below the bar")
+    assert {d.split()[0] for d in rep["int8"]["dropped"]} == {m.group(1).lower()}
     m = find(README, "README.md", r"agreement is at least (\d+) %")
     check("README.md", "the INT8 agreement floor", m.group(1), rep["int8"]["min_top1_agreement"],
           percent=True)
@@ -210,12 +220,17 @@ def test_training_doc_eval_sentences(recorded):
 
 def test_training_doc_detector_sentence(recorded):
     det, name = recorded["detector"], "docs/training.md"
-    m = find(TRAINING, name, r"(\w+) decision, audio weighted " + NUM + r"x in the fusion, one "
-             r"level per event, tuned at difficulty " + NUM + r"\s+on demo seeds " + SEEDS +
-             r" \(precision " + NUM + r", recall " + NUM + r"\) and checked on seeds " + SEEDS +
-             r" \(precision\s+" + NUM + r", recall " + NUM + r", (\d+) events\)")
+    m = find(TRAINING, name, r"(\w+) decision, (?:audio weighted " + NUM + r"x|every modality "
+             r"weighted alike) in the fusion, one\s+level per event, tuned at\s+difficulty " +
+             NUM + r"\s+on demo seeds " + SEEDS +
+             r"\s+\(precision " + NUM + r", recall " + NUM + r"\) and checked on seeds " + SEEDS +
+             r"\s+\(precision\s+" + NUM + r", recall " + NUM + r", (\d+) events\)")
     assert m.group(1) == det["detector"]["decision"]
-    check(name, "the audio weight", m.group(2), det["detector"]["modality_weights"]["audio"])
+    weights = det["detector"]["modality_weights"]
+    if m.group(2) is None:
+        assert set(weights.values()) <= {1.0}, weights
+    else:
+        check(name, "the audio weight", m.group(2), weights["audio"])
     check(name, "the tuning difficulty", m.group(3), det["tuned_on"]["difficulty"])
     assert seeds(m.group(4)) == det["tuned_on"]["seeds"]
     check(name, "the tuning precision", m.group(5), det["score"]["precision"])
@@ -292,3 +307,43 @@ def test_demo_on_seed_0_scores_what_the_readme_says(recorded, tmp_path):
     check("README.md", "seed 0's precision at the default difficulty", m.group(3),
           got["precision"])
     check("README.md", "seed 0's recall at the default difficulty", m.group(4), got["recall"])
+
+
+# -- the speed table: scripts/bench_bundles.py's JSON ------------------------------------------
+SPEED_COLUMNS = {"torch eager": "torch-eager", "ORT FP32": "fp32", "ORT INT8": "int8",
+                 "INT8 variant": "int8_variant", "INT8 / FP32": "int8_over_fp32",
+                 "INT8 / torch": "int8_over_torch", "INT8 centred cosine": "int8_centred_cosine"}
+
+
+def test_readme_speed_table_is_the_committed_benchmark():
+    m = find(README, "README.md", r"`python (scripts/bench_bundles\.py)[^`]*` on (?:an? )?(.+?) "
+             r"with ([\w -]+?) \(INT8 target ([\w-]+)\), (\d+) threads.*?its JSON: "
+             r"`(docs/bench/[\w.-]+\.json)`")
+    assert (REPO / m.group(1)).is_file()
+    bench = json.loads((REPO / m.group(6)).read_text())
+    cpu = bench["cpu"]
+    assert (m.group(2), m.group(3), m.group(4)) == (cpu["model"], cpu["isa"], cpu["target"])
+    assert int(m.group(5)) == bench["threads"]
+    for name, sentence in (("small", r"INT8 is the format to ship on CPUs \(" + NUM + "-" + NUM +
+                                      r"× FP32 for `small` here\)"),
+                           ("default", r"INT8 buys no speed there \(" + NUM + "-" + NUM + "× FP32")):
+        ratios = [r["int8_over_fp32"] for r in bench["bundles"][name]["table"].values()
+                  if "int8_over_fp32" in r]
+        s = find(README, "README.md", sentence)
+        check("README.md", f"the lowest {name} INT8/FP32", s.group(1), min(ratios))
+        check("README.md", f"the highest {name} INT8/FP32", s.group(2), max(ratios))
+    found = [t for t in tables(README) if "INT8 / FP32" in t[0]]
+    assert len(found) == 1, "README.md: one speed table"
+    header, rows = found[0][0], found[0][1:]
+    assert header[:2] == ["bundle", "tower"] and all(c in SPEED_COLUMNS for c in header[2:])
+    listed = {(b, t) for b, rec in bench["bundles"].items() for t in rec["table"]}
+    assert {(r[0], r[1]) for r in rows} == listed, "README.md: speed rows != the JSON's towers"
+    for row in rows:
+        record = bench["bundles"][row[0]]["table"][row[1]]
+        for column, cell in zip(header[2:], row[2:]):
+            value = record.get(SPEED_COLUMNS[column])
+            if isinstance(value, str):
+                assert cell == value, (row, column)
+            else:
+                check_cell(f"README.md speed, {row[0]} {row[1]}, {column}", cell.rstrip("×"),
+                           value)
