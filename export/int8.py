@@ -152,6 +152,19 @@ def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, cal
     return out
 
 
+def manifest_info(v: Int8Variant, here: str | None, sq_stats, **quantization) -> dict:
+    """The manifest record of a chosen variant: its targets, form, accuracy and how that was
+    measured here (``quantization``: extra keys of its form, e.g. an embedding table's)."""
+    exact_here = v.trial.weights in quantize.EXACT_ON.get(here or "", ())
+    return {"precision": "int8", "targets": v.targets,
+            "quantization": {**v.trial.info, **quantization,
+                             "smoothquant": sq_stats if v.trial.smoothquant else None},
+            "accuracy": v.trial.accuracy,
+            "accuracy_measured": ("as run on this CPU" if exact_here else
+                                  "exactly (u8 x u8 copy; this CPU would saturate)"),
+            "int8_forms_measured": v.trials}
+
+
 def finalize(v: Int8Variant, dest: Path, external: bool) -> Path:
     """Move the chosen file into the bundle under its final name."""
     from edgebind.export import onnx_export

@@ -162,14 +162,8 @@ def _int8(model, tmp: Path, work: Path, calib, ref, options):
     for v in planned:
         W._check_threshold(options, "text", v.key, v.trial.accuracy)
         path = int8.finalize(v, tmp / f"text.{v.key}.onnx", False)
-        info = {"precision": "int8", "targets": v.targets,
-                "quantization": {**v.trial.info, "embedding_table": "uint8 per row (scale, offset)",
-                                 "smoothquant": sq_stats if v.trial.smoothquant else None},
-                "accuracy": v.trial.accuracy,
-                "accuracy_measured": ("as run on this CPU" if v.trial.weights in
-                                      quantize.EXACT_ON.get(here or "", ()) else
-                                      "exactly (u8 x u8 copy; this CPU would saturate)"),
-                "int8_forms_measured": v.trials}
+        info = int8.manifest_info(v, here, sq_stats,
+                                  embedding_table="uint8 per row (scale, offset)")
         out.append((v.key, path, info, v.trial.embeddings))
     return out
 

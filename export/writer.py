@@ -316,14 +316,7 @@ def _int8_cpu(model, m, fp32, tmp, work, calib, ref, options, external):
     for v in planned:
         _check_threshold(options, m, v.key, v.trial.accuracy)
         path = int8.finalize(v, tmp / f"{m}.{v.key}.onnx", external)
-        info = {"precision": "int8", "targets": v.targets,
-                "quantization": {**v.trial.info,
-                                 "smoothquant": sq_stats if v.trial.smoothquant else None},
-                "accuracy": v.trial.accuracy,
-                "accuracy_measured": ("as run on this CPU" if v.trial.weights in
-                                      quantize.EXACT_ON.get(here or "", ()) else
-                                      "exactly (u8 x u8 copy; this CPU would saturate)"),
-                "int8_forms_measured": v.trials}
+        info = int8.manifest_info(v, here, sq_stats)
         if schemes:
             info["int8_schemes_measured"] = schemes
         out.append((v.key, path, info, v.trial.embeddings))

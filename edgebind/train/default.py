@@ -259,7 +259,7 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
     # One INT8 file per tower, with uint8 weights: exact on every CPU target (no 16-bit
     # saturation on AVX2 without VNNI), so one file serves them all. Per-target files (s8 for
     # VNNI/ARM64, s7 or u8 for AVX2) put the bundle at 46.3 MB, over its 45 MB budget (the text
-    # hub alone is 23.8 MB), and towers this small gain no speed from INT8 on any form
+    # hub alone is 23.8 MB), and towers this small gain little or no speed from INT8
     # (docs/bench/bundles-x86-vnni.json); the text hub runs when anchors are built.
     u8 = ("u8",)
     parts = {"sensors": (["vision", *SENSORS], ["fp32", "int8"], u8),
