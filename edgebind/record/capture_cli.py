@@ -290,15 +290,11 @@ _PACED_KINDS = ("sim", "replay")
 def _config_profile(config: str) -> Path | None:
     """The ``profile = "..."`` of a daemon config used as ``--config`` (relative to the file),
     so a recording made with the robot's own config carries its calibration."""
-    import sys as _sys
-    if _sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from edgebind.fileio import parse_toml
     path = Path(config)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        doc = parse_toml(path.read_bytes(), str(path))
+    except (OSError, ValueError):   # hostile nesting included (parse_toml turns it into one)
         return None   # load_stream_configs reports a bad config with its own message
     value = doc.get("profile")
     if value is None:

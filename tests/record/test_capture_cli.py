@@ -161,7 +161,12 @@ def test_user_errors_are_one_clear_line(tmp_path, frames_dir, capsys):
     assert main(["record", "--config", str(tmp_path / "missing.toml"), "--out",
                  str(tmp_path / "d.mcap")]) == 1
     assert "missing.toml" in capsys.readouterr().err
-    assert not (tmp_path / "a.mcap").exists() and not (tmp_path / "d.mcap").exists()
+    deep = tmp_path / "deep.toml"   # 100k-deep nesting: one line naming the file, no traceback
+    deep.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert main(["record", "--config", str(deep), "--out", str(tmp_path / "e.mcap")]) == 1
+    err = capsys.readouterr().err
+    assert "deep.toml" in err and "Traceback" not in err and "RecursionError" not in err
+    assert not any((tmp_path / n).exists() for n in ("a.mcap", "d.mcap", "e.mcap"))
 
 
 def test_killed_recorder_leaves_a_replayable_file(tmp_path, frames_dir):
