@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+NS = 1_000_000_000   # nanoseconds per second: every timestamp is integer ns
+
 
 @dataclass
 class Sample:

@@ -15,9 +15,9 @@ import numpy as np
 
 from edgebind.preprocess._params import Params, check_finite, check_positive
 from edgebind.preprocess._validate import as_array, describe, require_finite, require_float
+from edgebind.sample import NS
 
 CHANNELS = ("ax", "ay", "az", "gx", "gy", "gz")
-NS = 1_000_000_000
 
 
 @dataclass(frozen=True)

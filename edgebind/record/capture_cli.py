@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from edgebind.record.writer import Recorder
-from edgebind.sample import Sample
+from edgebind.sample import NS, Sample
 
-NS = 1_000_000_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

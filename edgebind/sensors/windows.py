@@ -24,10 +24,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from edgebind.sample import Sample, StreamInfo
+from edgebind.sample import NS, Sample, StreamInfo
 from edgebind.sensors.ring import Entry, RingBuffer
 
-NS = 1_000_000_000
 FRAME_MODALITIES = ("vision", "depth", "thermal")
 SERIES_MODALITIES = ("audio", "imu")
 WINDOW_MODALITIES = ("vision", "audio", "depth", "thermal", "imu")   # text never streams

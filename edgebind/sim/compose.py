@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgebind.sample import NS
 from edgebind.sim import depth as depth_mod
 from edgebind.sim import thermal as thermal_mod
 from edgebind.sim import vision as vision_mod
@@ -18,7 +19,6 @@ from edgebind.sim.events import EventOccurrence
 from edgebind.sim.raster import CAMERA_VIEW, THERMAL_VIEW, Prim, rasterize
 from edgebind.sim.scene import Room
 
-NS = 1_000_000_000
 _CODES = {"vision": 1, "depth": 2, "thermal": 3, "audio": 4, "imu": 5}
 
 

@@ -18,9 +18,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from edgebind.preprocess import PreprocessConfig
+from edgebind.sample import NS
 from edgebind.train.data import ArrayDataset
-
-NS = 1_000_000_000
 
 
 @dataclasses.dataclass
