@@ -24,3 +24,15 @@ def is_finite_number(v: Any) -> bool:
 def in_range(v: Any, lo: float, hi: float) -> bool:
     """A finite number with ``lo <= v <= hi``."""
     return is_finite_number(v) and lo <= v <= hi
+
+
+def split_host_port(v: Any) -> tuple[str, int] | None:
+    """``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6) -> (host, port); None when ``v`` is not one
+    (no host, no colon, a port outside 0-65535). Callers word the error for their file."""
+    if not isinstance(v, str):
+        return None
+    host, sep, port = v.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        return None   # isascii: str.isdigit() also accepts other scripts' digits ("١٢")
+    return host, int(port)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebind.checks import is_finite_number
+from edgebind.checks import is_finite_number, split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.fileio import parse_toml
 from edgebind.pipeline_parts import LIMITS, PipelineConfig, expected, within
@@ -150,11 +150,10 @@ def parse_listen(path: Path | str, key: str, v: Any) -> tuple[str, int]:
     """``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6) -> (host, port)."""
     if not isinstance(v, str) or ":" not in v:
         raise _err(path, key, '"HOST:PORT", e.g. "127.0.0.1:9108"', v)
-    host, _, port = v.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    parsed = split_host_port(v)
+    if parsed is None:
         raise _err(path, key, '"HOST:PORT" with a port 0-65535, e.g. "127.0.0.1:9108"', v)
-    return host, int(port)
+    return parsed
 
 
 def _windows(path: Path, t: Any) -> PipelineConfig:

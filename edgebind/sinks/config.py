@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebind.checks import in_range
+from edgebind.checks import in_range, split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.sinks.base import Sink
 
@@ -113,12 +113,11 @@ def _short(v: Any) -> str:
 
 def parse_listen(value: str, where: str) -> tuple[str, int]:
     """"HOST:PORT" or "[v6]:PORT" -> (host, port)."""
-    host, sep, port = value.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    parsed = split_host_port(value)
+    if parsed is None:
         raise SinkConfigError(f"{where}: expected \"HOST:PORT\" (e.g. \"127.0.0.1:7700\"), got "
                               f"{value!r:.80}")
-    return host, int(port)
+    return parsed
 
 
 def resolve_callable(target: str, where: str) -> Callable[..., Any]:
