@@ -32,7 +32,7 @@ from edgebind.pipeline_parts import (INTEGER_KEYS, LATENCY_BUCKETS_S, LIMITS,  #
                                      STAGES, DropOldestQueue, Histogram, PipelineConfig,
                                      WindowResult, _as_dict, _Job, _scores_dict, expected,
                                      merge_samples, model_windows, within)
-from edgebind.sample import Sample, StreamInfo
+from edgebind.sample import Sample, StreamInfo, require_unique_streams
 from edgebind.space import check_same_space
 
 log = logging.getLogger("edgebind.pipeline")
@@ -77,12 +77,8 @@ class Pipeline:
         self.on_window = on_window
         self.profile = profile
 
-        infos = list(stream_infos) if stream_infos is not None else \
-            [i for s in self.sources for i in s.streams]
-        names = [i.stream for i in infos]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"stream names must be unique; {', '.join(dup)} appear more than once")
+        infos = require_unique_streams(stream_infos if stream_infos is not None else
+                                       (i for s in self.sources for i in s.streams))
         self.stream_infos = infos
         have = set(getattr(embedder, "modalities", ()))
         wanted = self.config.modalities or tuple(sorted({i.modality for i in infos}))
@@ -109,7 +105,7 @@ class Pipeline:
 
         self.latency = {s: Histogram() for s in STAGES}
         self._counts_lock = threading.Lock()
-        self.samples: dict[str, int] = {n: 0 for n in names}
+        self.samples: dict[str, int] = {i.stream: 0 for i in infos}
         self.sample_errors: dict[str, int] = {}
         self.errors: dict[str, int] = {}
         self.events_by_name: dict[str, int] = {}

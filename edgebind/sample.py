@@ -68,3 +68,14 @@ class StreamInfo:
                        extra=dict(d.get("extra") or {}))
         except KeyError as exc:
             raise ValueError(f"stream info lacks key {exc.args[0]!r}") from None
+
+
+def require_unique_streams(infos) -> list[StreamInfo]:
+    """``infos`` as a list, if every stream name appears once (samples are routed by name);
+    else a ValueError naming the repeated ones."""
+    infos = list(infos)
+    names = [i.stream for i in infos]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"stream names must be unique; {', '.join(dup)} appear more than once")
+    return infos

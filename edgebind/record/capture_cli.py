@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from edgebind.record.writer import Recorder
-from edgebind.sample import NS, Sample
+from edgebind.sample import NS, Sample, require_unique_streams
 
 
 
@@ -113,11 +113,8 @@ def capture(sources: Sequence[Any], out: str | Path, *, duration_s: float | None
     """
     if duration_s is not None and not duration_s > 0:
         raise ValueError(f"--duration must be > 0 seconds, got {duration_s}")
-    infos = [i for s in sources for i in s.streams]
+    infos = require_unique_streams(i for s in sources for i in s.streams)
     names = [i.stream for i in infos]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ValueError(f"stream names must be unique across sources; repeated: {dup}")
     stop = stop or threading.Event()
     stats = CaptureStats(path=str(out), messages={n: 0 for n in names})
     lock = threading.Lock()

@@ -107,6 +107,17 @@ def test_sync_mode_is_deterministic(embedder, anchor_set):
     assert once() == once()
 
 
+def test_stream_names_must_be_unique(embedder, anchor_set):
+    world = World("default", seed=5, duration_s=3.0)
+    twice = list(world.stream_infos) + [world.stream_infos[0]]
+    with pytest.raises(ValueError, match=f"{twice[0].stream} appear more than once"):
+        Pipeline([], embedder, anchor_set, Detector(anchor_set, DetectorConfig()),
+                 stream_infos=twice)
+    with pytest.raises(ValueError, match="appear more than once"):   # from the sources too
+        Pipeline([SimSource(seed=1), SimSource(seed=2)], embedder,
+                 anchor_set, Detector(anchor_set, DetectorConfig()))
+
+
 def test_warmup_skips_the_first_windows_once(embedder, anchor_set):
     """By default nothing is scored before the longest model window (2 s) could be full, so
     frames alone never decide at start-up; warmup_s=0 scores from the first window."""

@@ -331,3 +331,12 @@ def test_signals_stop_the_recording_without_raising_in_the_middle_of_anything():
         finally:                                                           # interrupts for real
             restore()
         assert {s: sig.getsignal(s) for s in (sig.SIGINT, sig.SIGTERM)} == before
+
+
+def test_capture_refuses_two_streams_of_one_name(tmp_path):
+    from edgebind.record.capture_cli import capture
+    from edgebind.sensors import SimSource
+    out = tmp_path / "dup.mcap"
+    with pytest.raises(ValueError, match="appear more than once"):
+        capture([SimSource(seed=1), SimSource(seed=2)], out, duration_s=1)
+    assert not out.exists()
