@@ -15,17 +15,7 @@ from edgebind.checks import in_range, split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.sinks.base import Sink
 
-KINDS = ("jsonl", "tcp", "unix", "mqtt", "callback")
 _COMMON = {"kind": "", "name": "", "queue_size": "", "drain_timeout_s": "", "events": "", "states": ""}
-_KEYS = {
-    "jsonl": {"path", "max_bytes", "backups", "fsync"},
-    "tcp": {"listen", "client_buffer", "max_clients", "send_buffer_bytes"},
-    "unix": {"path", "mode", "client_buffer", "max_clients", "send_buffer_bytes"},
-    "mqtt": {"host", "port", "topic_prefix", "qos", "retain", "client_id", "username", "password",
-             "keepalive", "offline_buffer", "reconnect_min_s", "reconnect_max_s", "tls", "ca_certs",
-             "certfile", "keyfile", "tls_insecure", "status_topic"},
-    "callback": {"target", "callback"},
-}
 # Values never repeated in an error message: it ends up in logs and the systemd status line.
 SECRET_KEYS = frozenset({"password"})
 
@@ -161,7 +151,7 @@ def parse_sink(cfg: Any, source: str = "[[sinks]]", base_dir: str | os.PathLike 
     common = dict(name=t.str("name", None), queue_size=t.int("queue_size", 1024, 1, 10_000_000),
                   drain_timeout_s=t.num("drain_timeout_s", 2.0, 0.0, 3600.0),
                   events=t.names("events"), states=states)
-    kw, resource = _KIND_PARSERS[kind](t)
+    kw, resource = SINK_KINDS[kind].parse(t)
     return SinkSpec(kind, {**kw, **common}, resource, source)
 
 
@@ -222,28 +212,47 @@ def _callback(t: _Table) -> tuple[dict, tuple | None]:
     return dict(callback=fn), None
 
 
-_KIND_PARSERS = {"jsonl": _jsonl, "tcp": _tcp, "unix": _unix, "mqtt": _mqtt,
-                 "callback": _callback}
+@dataclass(frozen=True)
+class SinkKind:
+    """One ``kind`` of sink table: its keys, the parser that validates them (opening nothing),
+    and the class that makes the sink (``"module:Class"``, imported only when one is opened;
+    ``positional``: the parsed values passed first, in order). A new sink is a new entry."""
+
+    keys: frozenset[str]
+    parse: Callable[[_Table], tuple[dict, tuple | None]]
+    factory: str
+    positional: tuple[str, ...] = ()
+
+
+SINK_KINDS: dict[str, SinkKind] = {
+    "jsonl": SinkKind(frozenset({"path", "max_bytes", "backups", "fsync"}), _jsonl,
+                      "edgebind.sinks.jsonl:JsonlSink", ("path",)),
+    "tcp": SinkKind(frozenset({"listen", "client_buffer", "max_clients", "send_buffer_bytes"}),
+                    _tcp, "edgebind.sinks.sockets:TcpSink", ("host", "port")),
+    "unix": SinkKind(frozenset({"path", "mode", "client_buffer", "max_clients",
+                                "send_buffer_bytes"}),
+                     _unix, "edgebind.sinks.sockets:UnixSink", ("path",)),
+    "mqtt": SinkKind(frozenset({"host", "port", "topic_prefix", "qos", "retain", "client_id",
+                                "username", "password", "keepalive", "offline_buffer",
+                                "reconnect_min_s", "reconnect_max_s", "tls", "ca_certs",
+                                "certfile", "keyfile", "tls_insecure", "status_topic"}),
+                     _mqtt, "edgebind.sinks.mqtt:MqttSink", ("host", "port")),
+    "callback": SinkKind(frozenset({"target", "callback"}), _callback,
+                         "edgebind.sinks.callback:CallbackSink", ("callback",)),
+}
+KINDS = tuple(SINK_KINDS)
+_KEYS = {kind: set(k.keys) for kind, k in SINK_KINDS.items()}
 
 
 def open_sink(spec: SinkSpec) -> Sink:
     """Make the sink a validated table describes (this opens files, sockets, connections)."""
+    kind = SINK_KINDS[spec.kind]
+    module, _, name = kind.factory.partition(":")
+    cls = getattr(importlib.import_module(module), name)
     kw = dict(spec.kwargs)
+    args = [kw.pop(k) for k in kind.positional]
     try:
-        if spec.kind == "jsonl":
-            from edgebind.sinks.jsonl import JsonlSink
-            return JsonlSink(kw.pop("path"), **kw)
-        if spec.kind == "tcp":
-            from edgebind.sinks.sockets import TcpSink
-            return TcpSink(kw.pop("host"), kw.pop("port"), **kw)
-        if spec.kind == "unix":
-            from edgebind.sinks.sockets import UnixSink
-            return UnixSink(kw.pop("path"), **kw)
-        if spec.kind == "mqtt":
-            from edgebind.sinks.mqtt import MqttSink
-            return MqttSink(kw.pop("host"), kw.pop("port"), **kw)
-        from edgebind.sinks.callback import CallbackSink
-        return CallbackSink(kw.pop("callback"), **kw)
+        return cls(*args, **kw)
     except (OSError, RuntimeError) as exc:
         raise type(exc)(f"{spec.source}: {exc}") from None
 

@@ -16,6 +16,7 @@ from edgebind.sensors import SimSource
 from edgebind.sim import World
 from edgebind.sinks import CallbackSink, make_sink
 from edgebind.space import SpaceMismatchError
+from tests.conftest import wait_until
 
 
 def always_on(anchor_set):
@@ -229,20 +230,19 @@ def test_bad_samples_and_windows_are_counted_not_fatal(embedder, anchor_set):
 
 
 def test_reload_swaps_thresholds_and_sinks_while_running(embedder, anchor_set):
-    src = SimSource(scenario="default", seed=4, duration_s=6.0, speed=2.0)
+    # A source that outlasts any wait below (the pipeline stops it on leaving the block), so a
+    # busy machine delays the windows but never ends the stream before the reload is seen.
+    src = SimSource(scenario="default", seed=4, duration_s=120.0, speed=2.0)
     first, second = [], []
     s1, s2 = CallbackSink(first.append), CallbackSink(second.append)
     pipe = Pipeline([src], embedder, anchor_set, Detector(anchor_set, DetectorConfig()), [s1])
     with pipe:
-        deadline = time.monotonic() + 20
-        while pipe.windows_done < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: pipe.windows_done >= 1, timeout=60)
         done_before = pipe.windows_done
         replaced = pipe.reload(thresholds={a.name: -1.0 for a in anchor_set.targets}, sinks=[s2])
         assert replaced == [s1]
         s1.close()
-        while pipe.windows_done < done_before + 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: pipe.windows_done >= done_before + 2, timeout=60)
     # With every level at -1 each anchor is on after the reload: started now (to the new sink)
     # or already on before it (an interval the old sink saw start).
     started = {e["name"] for e in first + second if e["state"] == "start"}
