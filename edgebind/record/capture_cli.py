@@ -21,7 +21,6 @@ from edgebind.record.writer import Recorder
 from edgebind.sample import NS, Sample, require_unique_streams
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = (
