@@ -8,6 +8,7 @@ tracebacks or a MemoryError. Here each becomes ``error(f"{source}: ...")``.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -30,6 +31,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """The hex SHA-256 of a file, read in chunks (bundles, vocabularies, weights)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def atomic_write(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> Path:

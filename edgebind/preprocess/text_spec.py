@@ -22,12 +22,12 @@ tokenizer either way and refuses a text encoder that does not fit what the manif
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from edgebind.errors import EdgeBindError
+from edgebind.fileio import sha256_file
 
 TEXT_TOWER_KEY = "text_tower"
 TEXT_TOWER_SCHEMA = "edgebind.text_tower/1"
@@ -149,14 +149,6 @@ def _int(x: Any, lo: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and x >= lo
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_text_tower(manifest_extra: Mapping[str, Any], where: str) -> TextTowerSpec | None:
     """The bundle's text tower entry, validated; None where the manifest has none (CLIP)."""
     raw = manifest_extra.get(TEXT_TOWER_KEY)
@@ -200,7 +192,7 @@ def text_tokenizer_for_bundle(root: str | Path, manifest: Any):
     if vocab.is_symlink() or not vocab.is_file():
         raise TextTowerError(f"{root}: {t.vocab_file}, the vocabulary the manifest's "
                              f"{TEXT_TOWER_KEY!r} names, is missing or not a regular file")
-    size, digest = vocab.stat().st_size, _sha256(vocab)
+    size, digest = vocab.stat().st_size, sha256_file(vocab)
     if size != t.vocab_bytes or digest != t.vocab_sha256:
         raise TextTowerError(f"{root}: {t.vocab_file} has {size} bytes, sha256 {digest[:16]}...; "
                              f"the manifest's {TEXT_TOWER_KEY!r} says {t.vocab_bytes} bytes, "

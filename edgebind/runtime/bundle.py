@@ -8,13 +8,13 @@ FP32 on most CPUs); torch. INT8 variants made for another CPU target are never p
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from edgebind.fileio import sha256_file
 from edgebind.runtime import cpu as cpu_info
 from edgebind.runtime import golden as golden_set
 from edgebind.runtime.encoder import Encoder
@@ -35,14 +35,6 @@ PRECISION_ORDER = {
 # Golden-set agreement floors for variants whose manifest records none (older bundles).
 DEFAULT_THRESHOLD = {"fp32": 0.999, "torch": 0.999, "fp16": 0.995}
 DEFAULT_QUANTIZED_THRESHOLD = 0.95
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_file(root: Path, ref: FileRef) -> None:
