@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     p = print
 
     kw = {"threads": args.threads} if args.threads else {}
-    embedder = Embedder.from_bundle(bundle, **kw)
+    embedder = Embedder.from_bundle(bundle, text=False, **kw)
     anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
     choice = {None: None, "none": False}.get(args.detector, args.detector)
     detector, tuned = build_detector(anchor_set, anchors, choice=choice,

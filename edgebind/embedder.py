@@ -80,9 +80,14 @@ class Embedder:
                                    else ClipTextTokenizer(self.preprocess.text.context_length))
 
     @classmethod
-    def from_bundle(cls, path: Any, **load_kwargs: Any) -> "Embedder":
-        """An Embedder over an exported bundle (ONNX Runtime / TensorRT; torch not needed)."""
+    def from_bundle(cls, path: Any, *, text: bool = True, **load_kwargs: Any) -> "Embedder":
+        """An Embedder over an exported bundle (ONNX Runtime / TensorRT; torch not needed).
+        ``text=False``: every tower but the text tower, for pipelines, which embed sensor
+        windows only (anchors arrive embedded): the text hub is most of a bundle's memory and
+        of its load-time check."""
         from edgebind.runtime import load_bundle
+        if not text:
+            load_kwargs["skip"] = ("text", *load_kwargs.get("skip", ()))
         self = cls.__new__(cls)
         self._model = None
         self._torch = None

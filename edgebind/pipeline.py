@@ -145,7 +145,7 @@ class Pipeline:
         from edgebind.anchors import AnchorSet
         from edgebind.detect.tuned import build_detector
         from edgebind.embedder import Embedder
-        embedder = Embedder.from_bundle(bundle)
+        embedder = Embedder.from_bundle(bundle, text=False)
         anchor_set = AnchorSet.load(anchors, space_id=embedder.space_id)
         if profile is not None and isinstance(profile, (str, Path)):
             from edgebind.profile import Profile

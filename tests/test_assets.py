@@ -77,3 +77,15 @@ def test_recorded_evaluation_reproduces():
                                                                        abs=0.011), m
     # emergent zero-shot: the recorded table's best sensor is well above chance (1/8)
     assert max(r["zero_shot_top1"] for r in got["modalities"].values()) >= 0.4
+
+
+def test_a_pipeline_embedder_leaves_the_text_hub_closed():
+    """Pipelines embed sensor windows only; the text hub (most of the bundle) is not opened."""
+    from edgebind.embedder import Embedder
+    from edgebind.runtime import load_bundle
+    with load_bundle(_bundle(), skip=("text",)) as b:
+        assert "text" not in b.encoders and "text" not in b.choices and "vision" in b.encoders
+    emb = Embedder.from_bundle(_bundle(), text=False)
+    assert "text" not in emb.modalities and emb.text_tokenizer is None
+    with pytest.raises(ValueError, match="no text tower"):
+        emb.prepare("text", ["glass breaking"])

@@ -115,7 +115,7 @@ class Daemon:
         self.notifier = notifier or Notifier.from_env()
         self.control = control or Control()
         self.bundle_path = config.bundle or _default_asset("bundle")
-        self.embedder = Embedder.from_bundle(self.bundle_path, **config.load_kwargs())
+        self.embedder = Embedder.from_bundle(self.bundle_path, text=False, **config.load_kwargs())
         self.space_id = self.embedder.space_id
         profile, anchor_set, detector, self.tuned_detector = detection_parts(config, self.space_id)
         sinks = sinkswap.open_all(config.sink_specs, open_sink)
@@ -304,7 +304,8 @@ def check(cfg: DaemonConfig) -> str:
     profile (device, space), the detector settings, thresholds and sink tables. Raises on the
     first problem."""
     from edgebind.embedder import Embedder
-    emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"), **cfg.load_kwargs())
+    emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"), text=False,
+                               **cfg.load_kwargs())
     _, aset, _, tuned_file = detection_parts(cfg, emb.space_id)
     return (f"{cfg.path}: ok ({len(cfg.streams)} streams, {len(cfg.sinks)} sinks, "
             f"{len(aset.targets)} event anchors, space {emb.space_id}, tuned detector "

@@ -135,15 +135,17 @@ class Bundle:
 
 def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
                 precision: str | dict[str, str] | None = None,
-                modalities: Iterable[str] | None = None, threads: int | None = None,
-                warmup: bool = True, verify: bool = True, check: bool = True,
-                fallback: bool = True, target: str | None = None) -> Bundle:
+                modalities: Iterable[str] | None = None, skip: Iterable[str] = (),
+                threads: int | None = None, warmup: bool = True, verify: bool = True,
+                check: bool = True, fallback: bool = True, target: str | None = None) -> Bundle:
     """Open a bundle directory.
 
     backend: ``auto`` (TensorRT engines if usable, else ONNX Runtime, which itself prefers its
     TensorRT/CUDA providers over the CPU), or one of ``tensorrt``, ``onnxruntime``, ``torch``.
     precision: a family (``int8``, ``fp32``, ...) or a variant key, for all modalities (those
     that have it) or as a dict per modality; default: the fastest the backend has for this CPU.
+    modalities: the encoders to open (default: all); skip: encoders not to open (a pipeline
+    skips ``text``: its anchors arrive embedded).
     verify: check every file's size and sha256 against the manifest (on by default).
     check: run each picked variant on its golden set; below the variant's threshold it is not
     used. fallback: then try the next variant (logged, and in ``Bundle.choices``); without it a
@@ -161,6 +163,7 @@ def load_bundle(path: str | os.PathLike, *, backend: str = "auto",
                                    cpu_info.check_target(target, "load_bundle(target=...)"), True)
     manifest = Manifest.read(root / MANIFEST)
     chosen = list(modalities) if modalities is not None else list(manifest.encoders)
+    chosen = [m for m in chosen if m not in set(skip)]
     for m in chosen:
         if m not in manifest.encoders:
             raise BundleError(f"{root}: has no {m!r} encoder; it has "
