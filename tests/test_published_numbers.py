@@ -181,6 +181,39 @@ def test_readme_model_size_time_and_difficulty(recorded):
         check("README.md", "the difficulty of every figure", m.group(1), value)
 
 
+TEXT_DOC = (REPO / "docs" / "text.md").read_text()
+
+
+@pytest.mark.parametrize("name, doc, pattern", [
+    ("README.md", README, r"text hub in INT8, " + NUM + " MB of it"),
+    ("docs/training.md", TRAINING, r"the text hub in INT8 the same way \(" + NUM + " MB"),
+    ("docs/text.md", TEXT_DOC, r"one " + NUM + " MB file keeps the bundle")])
+def test_text_hub_size(recorded, name, doc, pattern):
+    from edgebind.runtime.manifest import Manifest
+    text = Manifest.read(recorded["bundle"] / "manifest.json").encoders["text"]
+    sizes = {(recorded["bundle"] / r.file).stat().st_size for r in text.files()
+             if r.file.endswith(".onnx")}
+    assert len(sizes) == 1, "the default bundle ships one text variant"
+    check(name, "the text hub's size in MB", find(doc, name, pattern).group(1), sizes.pop() / 1e6)
+
+
+def test_caption_and_phrasing_counts(recorded):
+    from edgebind.sim import CAPTIONS, HELDOUT_PHRASINGS
+    captions = sum(len(v) for v in CAPTIONS.values())
+    phrasings = sum(len(v) for v in HELDOUT_PHRASINGS.values())
+    assert recorded["eval"]["heldout_phrasings"]["n_phrasings"] == phrasings
+    m = find(README, "README.md", r"with the (\d+) training captions as anchors and with (\d+) "
+                                  r"other phrasings")
+    assert (int(m.group(1)), int(m.group(2))) == (captions, phrasings)
+    m = find(TRAINING, "docs/training.md", r"not only the (\d+) training captions")
+    assert int(m.group(1)) == captions
+    m = find(TRAINING, "docs/training.md", r"anchors built from (\d+) other wordings of the eight "
+                                           r"events \((\w+) per event")
+    per_event = {len(v) for v in HELDOUT_PHRASINGS.values()}
+    assert int(m.group(1)) == phrasings and per_event == {["one", "two", "three", "four", "five",
+                                                          "six"].index(m.group(2)) + 1}
+
+
 @pytest.mark.parametrize("name, doc", [("README.md", README), ("docs/detection.md", DETECTION)])
 def test_tuned_detector_seeds(recorded, name, doc):
     tuned_on = recorded["detector"]["tuned_on"]
