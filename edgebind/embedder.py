@@ -7,7 +7,7 @@ preprocessing is ``edgebind.preprocess`` with the parameters the bundle/model ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -155,6 +155,15 @@ class Embedder:
             else:
                 raise ValueError(f"unknown modality {modality!r}; expected one of {', '.join(MODALITIES)}")
         return np.stack(_same_clip_count(out) if modality == "audio" else out)
+
+    def preprocessor(self, modality: str) -> Callable[[Any], np.ndarray]:
+        """The preprocessing of one sensor modality as a function of a ``Window``
+        (``edgebind.sensors.windows.Window``) -> a model-ready batch of one: the model and
+        its transform handed out as a pair, so pipelines need not know the input classes."""
+        if modality not in self.modalities or modality == "text":
+            raise ValueError(f"this embedder has no {modality!r} sensor tower; it has "
+                             f"{', '.join(self.modalities)}")
+        return lambda window: self.prepare(modality, window.model_item())
 
     def tokenize_text(self, texts: Any) -> tuple[TokenizedText, np.ndarray]:
         """Texts -> (tokens with a note per text: empty, truncated, unknown pieces; the text
