@@ -1,0 +1,48 @@
+"""The shared config-table reader: typed reads, messages naming source and key, secrets hidden."""
+
+import pytest
+
+from edgebind.validate import Fields, shown
+
+
+class Bad(ValueError):
+    pass
+
+
+def test_typed_reads_and_defaults(tmp_path):
+    f = Fields({"n": 3, "x": 2, "on": True, "name": "cam", "p": "rel/f.bin", "ls": ["a"]},
+               "cfg.toml", Bad, base_dir=tmp_path)
+    assert f.integer("n", lo=1, hi=5) == 3
+    assert f.number("x", lo=0.0) == 2.0 and isinstance(f.number("x"), float)
+    assert f.boolean("on") is True and f.string("name") == "cam" and f.names("ls") == ["a"]
+    assert f.path("p") == str(tmp_path / "rel/f.bin")
+    assert f.integer("absent", 7) == 7 and f.choice("absent", ("a", "b"), "a") == "a"
+
+
+@pytest.mark.parametrize("data, read, match", [
+    ({"n": True}, lambda f: f.integer("n"), r"^cfg: n: expected an integer, got True$"),
+    ({"n": 9}, lambda f: f.integer("n", lo=1, hi=5), r"expected a positive integer up to 5, got 9"),
+    ({"x": float("nan")}, lambda f: f.number("x"), r"x: expected a finite number, got nan"),
+    ({"x": 10**400}, lambda f: f.number("x"), r"got an integer of 401 digits"),
+    ({}, lambda f: f.string("s"), r"^cfg: missing key 's'$"),
+    ({"s": "  "}, lambda f: f.string("s"), r"s: expected a non-empty string"),
+    ({"k": "c"}, lambda f: f.choice("k", ("a", "b")), r"expected one of 'a', 'b', got 'c'"),
+    ({"zz": 1}, lambda f: f.reject_unknown(("a", "b")), r"zz: unknown key; expected one of a, b"),
+])
+def test_failures_name_source_key_and_value(data, read, match):
+    with pytest.raises(Bad, match=match):
+        read(Fields(data, "cfg", Bad))
+
+
+def test_nested_tables_quoted_keys_and_secrets():
+    f = Fields({"mqtt": {"port": "x", "password": "hunter2"}}, "a.toml: [[sinks]]", Bad,
+               quote_keys=True, secrets={"password"})
+    t = f.table("mqtt")
+    with pytest.raises(Bad, match=r"^a.toml: \[\[sinks\]\]: key 'mqtt.port': expected"):
+        t.integer("port")
+    with pytest.raises(Bad) as exc:
+        t.integer("password")
+    assert "hunter2" not in str(exc.value) and "<hidden>" in str(exc.value)
+    with pytest.raises(Bad, match="expected a table"):
+        Fields({"w": 3}, "cfg", Bad).table("w")
+    assert len(shown("x" * 1000)) == 80
