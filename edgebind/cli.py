@@ -32,7 +32,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
               "train towers: bind a sensor to the space, distil, retrain the default model"),
     "eval": ("edgebind.evaluate",
              "emergent zero-shot table of a bundle on held-out simulated data"),
-    "run": ("edgebind.daemon.service",
+    "run": ("edgebind.daemon.cli",
             "run the on-device detection service from a TOML config (health, metrics, systemd)"),
     "sim": ("edgebind.sim.cli",
             "the simulated world: events, scenarios, a timeline, example clips as PNG/WAV/CSV"),

@@ -1,4 +1,5 @@
-"""``edgebind run --config FILE``: the on-device service.
+"""The on-device service that ``edgebind run --config FILE`` starts (its command line:
+``edgebind.daemon.cli``).
 
 Lifecycle: install the signal handlers → validate the config → open the bundle, anchors, profile,
 sources and sinks → start the pipeline and the health endpoint → ``READY=1`` → loop (watchdog
@@ -15,7 +16,6 @@ pings while windows are being embedded, status) until a signal.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import signal
@@ -284,20 +284,6 @@ class Daemon:
                 self.notifier.status(self._status_line())
 
 
-# -- CLI ----------------------------------------------------------------------------------------
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = ("Run the on-device detection service from a TOML config: sensors → windows "
-                     "→ bundle encoders → detector → sinks, with /healthz and /metrics over HTTP "
-                     "(127.0.0.1:9108 by default) and systemd notifications. SIGHUP reloads "
-                     "anchors, thresholds, detector settings and sinks; SIGTERM drains and exits. "
-                     "See docs/daemon.md and examples/edgebind.toml.")
-    p.add_argument("--config", required=True, metavar="FILE", help="daemon config (TOML)")
-    p.add_argument("--check", action="store_true",
-                   help="validate the config (and open the bundle and anchors), then exit")
-    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
-                   help="override the config's log_level")
-
-
 def check(cfg: DaemonConfig) -> str:
     """Validate everything that can be checked without opening sensors or sinks: the bundle
     (hashes; with the config's precision, backend and threads), the anchors (same space), the
@@ -312,18 +298,13 @@ def check(cfg: DaemonConfig) -> str:
             f"{tuned_file or 'none'})")
 
 
-def run(args: argparse.Namespace) -> int:
-    # Signals first: a SIGHUP or SIGTERM while the bundle loads must not kill the process.
-    # (--check keeps the defaults: Ctrl-C interrupts it at once.)
-    control = Control() if args.check else Control().install()
-    cfg = load_config(args.config)
-    logging.basicConfig(level=(args.log_level or cfg.log_level).upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.check:
-        print(check(cfg))
-        return 0
-    daemon = Daemon(cfg, control=control)
-    return daemon.serve()
+def __getattr__(name: str):
+    # The command line moved to edgebind.daemon.cli; old imports of it keep working. Lazy,
+    # because that module imports this one.
+    if name in ("add_arguments", "run"):
+        from edgebind.daemon import cli
+        return getattr(cli, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["ConfigError", "Control", "Daemon", "add_arguments", "build_sinks", "check", "run"]
+__all__ = ["ConfigError", "Control", "Daemon", "build_sinks", "check", "detection_parts"]
