@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from edgebind.checks import is_finite_number
+from edgebind.checks import is_finite_number, split_host_port
 
 MISSING: Any = object()
 Checker = Callable[[Any], Any]
@@ -39,8 +39,12 @@ def expect_int(lo: int | None = None, hi: int | None = None) -> str:
     return "an integer" if hi is None else f"an integer <= {hi}"
 
 
-def expect_number(lo: float | None = None, hi: float | None = None) -> str:
-    """How a number range reads in a message."""
+def expect_number(lo: float | None = None, hi: float | None = None,
+                  above: float | None = None) -> str:
+    """How a number range reads in a message (``above``: an exclusive lower bound)."""
+    if above is not None:
+        head = "a positive number" if above == 0 else f"a number > {above:g}"
+        return head if hi is None else f"{head} up to {hi:g}"
     if lo is not None and hi is not None:
         return f"a number in [{lo:g}, {hi:g}]"
     if lo is not None:
@@ -60,12 +64,15 @@ def integer(lo: int | None = None, hi: int | None = None, want: str | None = Non
     return check
 
 
-def number(lo: float | None = None, hi: float | None = None, want: str | None = None) -> Checker:
-    """A checker for a finite int or float (not a bool) in ``[lo, hi]`` -> float."""
-    what = want or expect_number(lo, hi)
+def number(lo: float | None = None, hi: float | None = None, want: str | None = None, *,
+           above: float | None = None) -> Checker:
+    """A checker for a finite int or float (not a bool) in ``[lo, hi]`` (and ``> above``:
+    ``above=0`` is "positive", where a rate of 0 would divide by zero) -> float."""
+    what = want or expect_number(lo, hi, above)
 
     def check(v: Any) -> float:
-        if not is_finite_number(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        if not is_finite_number(v) or (lo is not None and v < lo) or (hi is not None and v > hi) \
+                or (above is not None and v <= above):
             raise ValueError(what)
         return float(v)
     return check
@@ -89,6 +96,19 @@ def names(v: Any) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         raise ValueError("a list of names")
     return list(v)
+
+
+def host_port(example: str) -> Checker:
+    """A checker for ``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6) -> (host, port); ``example``
+    is what the message suggests (each file has its usual address)."""
+    def check(v: Any) -> tuple[str, int]:
+        if not isinstance(v, str) or ":" not in v:
+            raise ValueError(f'"HOST:PORT", e.g. "{example}"')
+        parsed = split_host_port(v)
+        if parsed is None:
+            raise ValueError(f'"HOST:PORT" with a port 0-65535, e.g. "{example}"')
+        return parsed
+    return check
 
 
 def choice(*options: Any) -> Checker:

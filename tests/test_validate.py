@@ -46,3 +46,17 @@ def test_nested_tables_quoted_keys_and_secrets():
     with pytest.raises(Bad, match="expected a table"):
         Fields({"w": 3}, "cfg", Bad).table("w")
     assert len(shown("x" * 1000)) == 80
+
+
+def test_exclusive_lower_bound_and_host_port():
+    from edgebind.validate import host_port, number
+    f = Fields({"fps": 0, "r": 3, "listen": "localhost", "port": "h:70000", "ok": "[::1]:80"},
+               "cfg", Bad, quote_keys=True)
+    with pytest.raises(Bad, match=r"key 'fps': expected a positive number up to 1000, got 0$"):
+        f.get("fps", number(hi=1000, above=0))
+    assert f.get("r", number(above=0)) == 3.0
+    with pytest.raises(Bad, match=r"key 'listen': expected \"HOST:PORT\", e.g. \"1.2.3.4:5\""):
+        f.get("listen", host_port("1.2.3.4:5"))
+    with pytest.raises(Bad, match=r"expected \"HOST:PORT\" with a port 0-65535"):
+        f.get("port", host_port("1.2.3.4:5"))
+    assert f.get("ok", host_port("1.2.3.4:5")) == ("::1", 80)
