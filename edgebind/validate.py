@@ -150,12 +150,14 @@ class Fields:
     def missing(self, key: str) -> Exception:
         return self.error(f"{self.source}: missing key {self.prefix + key!r}")
 
-    def reject_unknown(self, allowed: Iterable[str]) -> None:
+    def reject_unknown(self, allowed: Iterable[str], what: str = "") -> None:
+        """``what`` says whose key it is not (``"a jsonl sink"``), where that depends on a kind."""
         allowed = list(allowed)
         for k in self.data:
             if k not in allowed:
-                raise self.error(f"{self.source}: {self.label(str(k))}: unknown key; expected one "
-                                 f"of {', '.join(allowed)}")
+                raise self.error(f"{self.source}: {self.label(str(k))}: unknown key"
+                                 f"{' for ' + what if what else ''}; expected one of "
+                                 f"{', '.join(allowed)}")
 
     def get(self, key: str, check: Checker, default: Any = MISSING) -> Any:
         """``check(value)``; an absent key gives ``default`` (or a missing-key error)."""

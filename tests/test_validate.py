@@ -28,6 +28,7 @@ def test_typed_reads_and_defaults(tmp_path):
     ({"s": "  "}, lambda f: f.string("s"), r"s: expected a non-empty string"),
     ({"k": "c"}, lambda f: f.choice("k", ("a", "b")), r"expected one of 'a', 'b', got 'c'"),
     ({"zz": 1}, lambda f: f.reject_unknown(("a", "b")), r"zz: unknown key; expected one of a, b"),
+    ({"zz": 1}, lambda f: f.reject_unknown(("a",), "a tcp sink"), r"zz: unknown key for a tcp sink;"),
 ])
 def test_failures_name_source_key_and_value(data, read, match):
     with pytest.raises(Bad, match=match):
