@@ -9,7 +9,10 @@ import sys
 
 from edgebind.errors import EdgeBindError
 
-# name -> (module, one-line help). The module provides ``add_arguments(parser)`` and ``run(args)``.
+# name -> (command, one-line help). Every command line lives in a ``cli.py`` that holds only its
+# argument definitions and a ``run`` calling library code. A command "pkg.cli" provides
+# ``add_arguments(parser)`` and ``run(args)``; "pkg.cli:NAME", one of several commands sharing a
+# cli.py, provides ``add_NAME_arguments(parser)`` and ``run_NAME(args)``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "quickstart": ("edgebind.quickstart",
                    "embed sample inputs of every modality and print cross-modal similarities"),
@@ -21,9 +24,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
     "anchors": ("edgebind.anchors_cli",
                 "build an anchor set from text prompts with a bundle's text tower, or show one"),
-    "record": ("edgebind.record.capture_cli",
+    "record": ("edgebind.record.cli:record",
                "record sensor streams (from a config, or the simulated world) to MCAP"),
-    "replay": ("edgebind.record.cli",
+    "replay": ("edgebind.record.cli:replay",
                "summarise or replay an MCAP recording (also one cut off by a power loss)"),
     "calibrate": ("edgebind.calibration.cli",
                   "calibrate a robot from recordings: imu, camera, sync, thermal, audio, "
@@ -51,11 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     from edgebind import __version__
     parser.add_argument("--version", action="version", version=f"edgebind {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in SUBCOMMANDS.items():
+    for name, (command, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=module)
-        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_command=command)
+        command_function(command, "add_arguments")(p)
     return parser
+
+
+def command_function(command: str, what: str):
+    """``what`` ("add_arguments" or "run") of a :data:`SUBCOMMANDS` command, imported now."""
+    module, _, name = command.partition(":")
+    if name:
+        what = f"add_{name}_arguments" if what == "add_arguments" else f"run_{name}"
+    return getattr(importlib.import_module(module), what)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return run_reporting_errors(f"edgebind {args.command}",
-                                lambda: importlib.import_module(args._module).run(args))
+    run = command_function(args._command, "run")
+    return run_reporting_errors(f"edgebind {args.command}", lambda: run(args))
 
 
 def run_reporting_errors(prog: str, fn) -> int:
