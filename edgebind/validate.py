@@ -111,6 +111,17 @@ def host_port(example: str) -> Checker:
     return check
 
 
+def expecting(want: str, check: Checker) -> Checker:
+    """``check`` with its failure worded as ``want`` (``"a path (string)"`` rather than the
+    generic ``"a non-empty string"``)."""
+    def worded(v: Any) -> Any:
+        try:
+            return check(v)
+        except ValueError:
+            raise ValueError(want) from None
+    return worded
+
+
 def choice(*options: Any) -> Checker:
     def check(v: Any) -> Any:
         if v not in options:
@@ -190,9 +201,9 @@ class Fields:
     def choice(self, key: str, options: Iterable[Any], default: Any = MISSING) -> Any:
         return self.get(key, choice(*options), default)
 
-    def path(self, key: str, default: Any = MISSING) -> Any:
+    def path(self, key: str, default: Any = MISSING, want: str | None = None) -> Any:
         """A path string; a relative one is taken relative to ``base_dir``. ``"-"`` stays."""
-        v = self.get(key, string, default)
+        v = self.get(key, string if want is None else expecting(want, string), default)
         if not isinstance(v, str) or v == "-" or self.base_dir is None:
             return v
         p = Path(v).expanduser()

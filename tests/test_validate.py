@@ -61,3 +61,12 @@ def test_exclusive_lower_bound_and_host_port():
     with pytest.raises(Bad, match=r"expected \"HOST:PORT\" with a port 0-65535"):
         f.get("port", host_port("1.2.3.4:5"))
     assert f.get("ok", host_port("1.2.3.4:5")) == ("::1", 80)
+
+
+def test_expecting_rewords_a_checker_and_path_takes_it(tmp_path):
+    from edgebind.validate import choice, expecting
+    f = Fields({"level": "loud", "bundle": 7}, "cfg", Bad, base_dir=tmp_path)
+    with pytest.raises(Bad, match=r"^cfg: level: expected one of debug, info, got 'loud'$"):
+        f.get("level", expecting("one of debug, info", choice("debug", "info")))
+    with pytest.raises(Bad, match=r"^cfg: bundle: expected a path \(string\), got 7$"):
+        f.path("bundle", want="a path (string)")
