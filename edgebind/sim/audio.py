@@ -6,11 +6,12 @@ slices of the tracks, so streaming chunks and training windows hear the same thi
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from edgebind.sim.actors import slam_angle
+from edgebind.sim.actors import footfalls
+from edgebind.sim.fixtures import rattles
 from edgebind.sim.scene import Room
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     return x / (np.sqrt(np.mean(x * x)) + 1e-9) if n else x
 
 
-def _add(track: np.ndarray, at_s: float, sig: np.ndarray) -> None:
-    i = int(round(at_s * RATE))
+def mix_in(track: np.ndarray, at_s: float, sig: np.ndarray, rate: int = RATE) -> None:
+    """Mix ``sig`` into ``track`` starting ``at_s`` seconds in (clipped at both ends)."""
+    i = int(round(at_s * rate))
     if i >= len(track) or i + len(sig) <= 0:
         return
     j0 = max(0, -i)
@@ -82,92 +84,115 @@ def _env(n: int, attack: float, release: float) -> np.ndarray:
     return np.clip(np.minimum(t / max(attack, 1e-3), (dur - t) / max(release, 1e-3)), 0, 1).astype(np.float32)
 
 
+def _glass_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """The crash, then a shower of tinkling fragments."""
+    mix_in(tr, 0.0, _burst(rng, 0.12, 0.025, 300, 7800, 0.9 * k))
+    mix_in(tr, 0.0, _burst(rng, 0.25, 0.06, 2000, 7800, 0.35 * k))
+    n_t = int(rng.integers(40, 90))
+    onsets = np.concatenate([rng.exponential(0.3, n_t // 2), 0.35 + rng.exponential(0.35, n_t - n_t // 2)])
+    for on in onsets:
+        if on < p["duration_s"]:
+            f = float(rng.uniform(2800, 7800))
+            mix_in(tr, float(on), _decay_tone(f, 0.12, float(rng.uniform(0.01, 0.05)),
+                                            float(rng.uniform(0.05, 0.3)) * k * np.exp(-on / 1.2),
+                                            float(rng.uniform(0, 6.28))))
+
+
+def _bark_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    for b in p["barks"]:
+        dur = float(rng.uniform(0.11, 0.22))
+        m = int(dur * RATE)
+        s = _t(m) / dur
+        f0 = p["f0"] * float(rng.uniform(0.85, 1.15)) * (1.0 + 0.35 * np.sin(np.pi * s) - 0.15 * s)
+        amps = [1.0, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08]
+        voice = _harmonic(f0.astype(np.float32), amps)
+        voice += 0.2 * band_noise(rng, m, 400, 4000)
+        e = (np.minimum(s / 0.08, 1.0) * np.exp(-3.0 * s)).astype(np.float32)
+        mix_in(tr, b, 0.35 * k * voice * e)
+
+
+def _alarm_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """The same T3 gate as actors.beeping, sample-exact."""
+    n = len(tr)
+    t = _t(n)
+    f = p["beep_hz"]
+    tone = np.sin(2 * np.pi * f * t)
+    if 2 * f < RATE / 2 - 200:     # harmonics above Nyquist would alias
+        tone += 0.3 * np.sin(2 * np.pi * 2 * f * t)
+    c = (t + p["phase"]) % 4.0
+    gate = ((c < 3.0) & ((c % 1.0) < 0.5)).astype(np.float32)
+    cs = np.concatenate([np.zeros(41, np.float32), np.cumsum(gate), np.full(40, gate.sum(), np.float32)])
+    gate = (cs[80:80 + n] - cs[:n]) / np.float32(80.0)   # 5 ms ramps (moving average)
+    tr += (0.3 * k * tone * gate).astype(np.float32)
+
+
+def _step_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """A thud per footfall, plus the shoe's click or scuff."""
+    period, step = footfalls(p)
+    while step < p["duration_s"]:
+        a = k * float(rng.uniform(0.7, 1.2))
+        mix_in(tr, step, _decay_tone(float(rng.uniform(55, 110)), 0.12, 0.03, 0.5 * a))
+        if p["shoe"] == "soft":
+            mix_in(tr, step, _burst(rng, 0.06, 0.015, 100, 1500, 0.12 * a))
+        else:
+            hi = 7000 if p["shoe"] == "heel" else 4000
+            mix_in(tr, step + 0.005, _burst(rng, 0.03, 0.006, 800, hi, 0.3 * a))
+        step += period * float(rng.uniform(0.95, 1.05))
+
+
+def _slam_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """The swing's whoosh, the slam, and a rattle each time the rebounding door hits the frame."""
+    ti = p["t_impact"]
+    mix_in(tr, 0.0, 0.05 * k * band_noise(rng, int(ti * RATE), 150, 900) * _env(int(ti * RATE), ti * 0.9, 0.01))
+    mix_in(tr, ti, _decay_tone(float(rng.uniform(45, 90)), 0.6, 0.12, 0.9 * k))
+    mix_in(tr, ti, _burst(rng, 0.4, 0.05, 60, 3000, 0.8 * k))
+    mix_in(tr, ti, _burst(rng, 0.3, 0.03, 1500, 6000, 0.15 * k))
+    for s, prev in rattles(p):
+        mix_in(tr, s, _burst(rng, 0.12, 0.02, 80, 2500, 0.25 * k * min(1.0, prev / 10)))
+
+
+def _fall_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """Scuffling, the body hitting the floor, a second knock, and sometimes a groan."""
+    ti = p["t_impact"]
+    m = int(0.45 * RATE)
+    mix_in(tr, max(ti - 0.45, 0.0), 0.08 * k * band_noise(rng, m, 800, 5000) * _env(m, 0.2, 0.05))
+    mix_in(tr, ti, _decay_tone(float(rng.uniform(40, 80)), 0.5, 0.09, 0.55 * k))
+    mix_in(tr, ti, _burst(rng, 0.3, 0.05, 50, 1500, 0.45 * k))
+    mix_in(tr, ti + float(rng.uniform(0.07, 0.15)), _burst(rng, 0.2, 0.03, 80, 2000, 0.35 * k))
+    if rng.random() < 0.5:   # a groan
+        m = int(0.6 * RATE)
+        f0 = float(rng.uniform(110, 200)) * (1.0 - 0.15 * _t(m) / 0.6)
+        mix_in(tr, ti + 0.5, 0.06 * k * _harmonic(f0.astype(np.float32), [1, 0.6, 0.4, 0.2]) * _env(m, 0.1, 0.3))
+
+
+def _machine_sound(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float) -> None:
+    """Mains hum harmonics modulated by the rotor, over broadband fan noise."""
+    n = len(tr)
+    t = _t(n)
+    f0 = p["hum_hz"]
+    hum = np.zeros(n, np.float32)
+    for h in range(1, 8):
+        hum += float(rng.uniform(0.2, 1.0) / h) * np.sin(2 * np.pi * f0 * h * t + float(rng.uniform(0, 6.28)))
+    am = 1.0 + 0.25 * np.sin(2 * np.pi * p["rpm"] / 60.0 * t)
+    broad = band_noise(rng, n, 200, float(rng.uniform(2500, 6000)))
+    tr += (k * (0.12 * hum * am + 0.05 * broad) * _env(n, 0.3, 0.2)).astype(np.float32)
+
+
+# event -> fn(track, rng, params, intensity) adding its sound (quiet_room is silent).
+_SOUNDS: dict[str, Callable[[np.ndarray, np.random.Generator, dict[str, Any], float], None]] = {
+    "glass_breaking": _glass_sound, "dog_barking": _bark_sound, "smoke_alarm": _alarm_sound,
+    "footsteps": _step_sound, "door_slamming": _slam_sound, "person_falling": _fall_sound,
+    "machine_running": _machine_sound,
+}
+
+
 def dry_track(event: str, p: dict[str, Any]) -> np.ndarray:
     """The sound of one occurrence at 1 m, before the room: float32 (duration * RATE,)."""
     rng = np.random.default_rng([p["seed"], 101])
-    n = int(p["duration_s"] * RATE)
-    tr = np.zeros(n, np.float32)
-    k = p["intensity"]
-    if event == "glass_breaking":
-        _add(tr, 0.0, _burst(rng, 0.12, 0.025, 300, 7800, 0.9 * k))
-        _add(tr, 0.0, _burst(rng, 0.25, 0.06, 2000, 7800, 0.35 * k))
-        n_t = int(rng.integers(40, 90))
-        onsets = np.concatenate([rng.exponential(0.3, n_t // 2), 0.35 + rng.exponential(0.35, n_t - n_t // 2)])
-        for on in onsets:
-            if on < p["duration_s"]:
-                f = float(rng.uniform(2800, 7800))
-                _add(tr, float(on), _decay_tone(f, 0.12, float(rng.uniform(0.01, 0.05)),
-                                                float(rng.uniform(0.05, 0.3)) * k * np.exp(-on / 1.2),
-                                                float(rng.uniform(0, 6.28))))
-    elif event == "dog_barking":
-        for b in p["barks"]:
-            dur = float(rng.uniform(0.11, 0.22))
-            m = int(dur * RATE)
-            s = _t(m) / dur
-            f0 = p["f0"] * float(rng.uniform(0.85, 1.15)) * (1.0 + 0.35 * np.sin(np.pi * s) - 0.15 * s)
-            amps = [1.0, 0.8, 0.6, 0.45, 0.3, 0.2, 0.12, 0.08]
-            voice = _harmonic(f0.astype(np.float32), amps)
-            voice += 0.2 * band_noise(rng, m, 400, 4000)
-            e = (np.minimum(s / 0.08, 1.0) * np.exp(-3.0 * s)).astype(np.float32)
-            _add(tr, b, 0.35 * k * voice * e)
-    elif event == "smoke_alarm":   # the same T3 gate as actors.beeping, sample-exact
-        t = _t(n)
-        f = p["beep_hz"]
-        tone = np.sin(2 * np.pi * f * t)
-        if 2 * f < RATE / 2 - 200:     # harmonics above Nyquist would alias
-            tone += 0.3 * np.sin(2 * np.pi * 2 * f * t)
-        c = (t + p["phase"]) % 4.0
-        gate = ((c < 3.0) & ((c % 1.0) < 0.5)).astype(np.float32)
-        cs = np.concatenate([np.zeros(41, np.float32), np.cumsum(gate), np.full(40, gate.sum(), np.float32)])
-        gate = (cs[80:80 + n] - cs[:n]) / np.float32(80.0)   # 5 ms ramps (moving average)
-        tr += (0.3 * k * tone * gate).astype(np.float32)
-    elif event == "footsteps":
-        period = 1.0 / p["cadence"]
-        t0 = (1.0 - p["phase"]) * period % period
-        step = t0
-        while step < p["duration_s"]:
-            a = k * float(rng.uniform(0.7, 1.2))
-            _add(tr, step, _decay_tone(float(rng.uniform(55, 110)), 0.12, 0.03, 0.5 * a))
-            if p["shoe"] == "soft":
-                _add(tr, step, _burst(rng, 0.06, 0.015, 100, 1500, 0.12 * a))
-            else:
-                hi = 7000 if p["shoe"] == "heel" else 4000
-                _add(tr, step + 0.005, _burst(rng, 0.03, 0.006, 800, hi, 0.3 * a))
-            step += period * float(rng.uniform(0.95, 1.05))
-    elif event == "door_slamming":
-        ti = p["t_impact"]
-        _add(tr, 0.0, 0.05 * k * band_noise(rng, int(ti * RATE), 150, 900) * _env(int(ti * RATE), ti * 0.9, 0.01))
-        _add(tr, ti, _decay_tone(float(rng.uniform(45, 90)), 0.6, 0.12, 0.9 * k))
-        _add(tr, ti, _burst(rng, 0.4, 0.05, 60, 3000, 0.8 * k))
-        _add(tr, ti, _burst(rng, 0.3, 0.03, 1500, 6000, 0.15 * k))
-        # Rattles where the rebounding door hits the frame again.
-        s, prev = ti + 0.01, 0.0
-        while s < p["duration_s"]:
-            a = slam_angle(p, s)
-            if prev > 0.3 and a < prev and slam_angle(p, s + 0.01) > a:
-                _add(tr, s, _burst(rng, 0.12, 0.02, 80, 2500, 0.25 * k * min(1.0, prev / 10)))
-            prev = a
-            s += 0.01
-    elif event == "person_falling":
-        ti = p["t_impact"]
-        m = int(0.45 * RATE)
-        _add(tr, max(ti - 0.45, 0.0), 0.08 * k * band_noise(rng, m, 800, 5000) * _env(m, 0.2, 0.05))
-        _add(tr, ti, _decay_tone(float(rng.uniform(40, 80)), 0.5, 0.09, 0.55 * k))
-        _add(tr, ti, _burst(rng, 0.3, 0.05, 50, 1500, 0.45 * k))
-        _add(tr, ti + float(rng.uniform(0.07, 0.15)), _burst(rng, 0.2, 0.03, 80, 2000, 0.35 * k))
-        if rng.random() < 0.5:   # a groan
-            m = int(0.6 * RATE)
-            f0 = float(rng.uniform(110, 200)) * (1.0 - 0.15 * _t(m) / 0.6)
-            _add(tr, ti + 0.5, 0.06 * k * _harmonic(f0.astype(np.float32), [1, 0.6, 0.4, 0.2]) * _env(m, 0.1, 0.3))
-    elif event == "machine_running":
-        t = _t(n)
-        f0 = p["hum_hz"]
-        hum = np.zeros(n, np.float32)
-        for h in range(1, 8):
-            hum += float(rng.uniform(0.2, 1.0) / h) * np.sin(2 * np.pi * f0 * h * t + float(rng.uniform(0, 6.28)))
-        am = 1.0 + 0.25 * np.sin(2 * np.pi * p["rpm"] / 60.0 * t)
-        broad = band_noise(rng, n, 200, float(rng.uniform(2500, 6000)))
-        tr += (k * (0.12 * hum * am + 0.05 * broad) * _env(n, 0.3, 0.2)).astype(np.float32)
+    tr = np.zeros(int(p["duration_s"] * RATE), np.float32)
+    sound = _SOUNDS.get(event)
+    if sound is not None:
+        sound(tr, rng, p, p["intensity"])
     return tr
 
 
@@ -180,9 +205,9 @@ def nuisance_track(kind: str, p: dict[str, Any]) -> np.ndarray:
     if kind == "beep":          # a microwave / phone: one or two short beeps, not T3
         f = float(rng.uniform(900, 2600))
         for j in range(int(rng.integers(1, 3))):
-            _add(tr, 0.05 + 0.25 * j, 0.15 * k * _decay_tone(f, 0.12, 10.0, 1.0) * _env(int(0.12 * RATE), 0.005, 0.005))
+            mix_in(tr, 0.05 + 0.25 * j, 0.15 * k * _decay_tone(f, 0.12, 10.0, 1.0) * _env(int(0.12 * RATE), 0.005, 0.005))
     elif kind == "knock":       # a single knock on furniture
-        _add(tr, 0.05, _burst(rng, 0.15, 0.02, 150, 3000, 0.25 * k))
+        mix_in(tr, 0.05, _burst(rng, 0.15, 0.02, 150, 3000, 0.25 * k))
     elif kind == "chatter":     # distant speech-like babble
         t = _t(n)
         f0 = float(rng.uniform(100, 230)) * (1 + 0.1 * np.sin(2 * np.pi * 0.7 * t))
@@ -192,7 +217,7 @@ def nuisance_track(kind: str, p: dict[str, Any]) -> np.ndarray:
     elif kind == "music":       # a few plucked notes
         for j in range(int(p["duration_s"] * 3)):
             f = 220 * 2 ** (int(rng.integers(0, 12)) / 12)
-            _add(tr, j / 3, 0.04 * k * _decay_tone(f, 0.3, 0.15, 1.0))
+            mix_in(tr, j / 3, 0.04 * k * _decay_tone(f, 0.3, 0.15, 1.0))
     return tr
 
 

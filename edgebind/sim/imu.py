@@ -3,12 +3,14 @@ do to the body: floor impacts (steps, falls, slams), machine vibration, nudges, 
 chassis picking up loud sound (MEMS accelerometers are microphonic), 400 Hz, m/s^2 and rad/s."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from edgebind.sim.actors import slam_angle
+from edgebind.sim.actors import footfalls
 from edgebind.sim.audio import RATE as AUDIO_RATE
+from edgebind.sim.audio import mix_in
+from edgebind.sim.fixtures import rattles
 from edgebind.sim.scene import Room
 
 if TYPE_CHECKING:
@@ -26,11 +28,7 @@ def _ring(n: int, f: float, tau: float, amp: float, axis_w: np.ndarray) -> np.nd
 
 
 def _add(tr: np.ndarray, at_s: float, sig: np.ndarray) -> None:
-    i = int(round(at_s * RATE))
-    if i >= len(tr) or i + len(sig) <= 0:
-        return
-    j0, j1 = max(0, -i), min(len(sig), len(tr) - i)
-    tr[i + j0:i + j1] += sig[j0:j1]
+    mix_in(tr, at_s, sig, RATE)
 
 
 def _impact(rng: np.random.Generator, amp: float, res_hz: float) -> np.ndarray:
@@ -47,6 +45,75 @@ def envelope(audio_dry: np.ndarray) -> np.ndarray:
     return np.abs(audio_dry[:m * step]).reshape(m, step).mean(axis=1).astype(np.float32)
 
 
+def _step_hits(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float, att: float,
+               res: float) -> None:
+    period, s = footfalls(p)
+    while s < p["duration_s"]:
+        _add(tr, s, _impact(rng, 0.25 * k * att * float(rng.uniform(0.7, 1.2)), res))
+        s += period
+
+
+def _fall_hits(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float, att: float,
+               res: float) -> None:
+    _add(tr, p["t_impact"], _impact(rng, 2.0 * k * att, res * 0.8))
+    _add(tr, p["t_impact"] + 0.1, _impact(rng, 0.7 * k * att, res))
+
+
+def _slam_hits(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float, att: float,
+               res: float) -> None:
+    """The slam shakes the wall and floor; each rebound onto the frame knocks again."""
+    _add(tr, p["t_impact"], _impact(rng, 2.5 * k * att, float(rng.uniform(26, 34))))
+    for s, prev in rattles(p):
+        _add(tr, s, _impact(rng, 0.4 * k * att * min(1.0, prev / 10), 30.0))
+
+
+def _glass_hits(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float, att: float,
+                res: float) -> None:
+    """A sharp broadband jolt, then fragments landing on the floor."""
+    m = int(0.03 * RATE)
+    burst = rng.standard_normal((m, 6)).astype(np.float32) * np.array([1.5, 1.5, 1.5, 0.06, 0.06, 0.06], np.float32)
+    _add(tr, 0.0, burst * (k * att * np.exp(-np.arange(m) / (0.008 * RATE)))[:, None].astype(np.float32))
+    for _ in range(int(rng.integers(5, 15))):
+        _add(tr, float(rng.uniform(0.35, 0.9)), _impact(rng, 0.2 * k * att, 80.0))
+
+
+def _machine_vibration(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float,
+                       att: float, res: float) -> None:
+    n = len(tr)
+    t = np.arange(n, dtype=np.float32) / RATE
+    f = p["vib_hz"]
+    w = np.array([rng.uniform(0.3, 1), rng.uniform(0.3, 1), rng.uniform(0.5, 1),
+                  rng.uniform(0.005, 0.02), rng.uniform(0.005, 0.02), rng.uniform(0.005, 0.02)], np.float32)
+    v = np.sin(2 * np.pi * f * t) + 0.4 * np.sin(2 * np.pi * 2 * f * t + 1.0) + 0.2 * rng.standard_normal(n)
+    ramp = np.clip(t / 0.3, 0, 1)
+    tr += (0.35 * k * att * 2 * v * ramp).astype(np.float32)[:, None] * w[None, :]
+
+
+def _dog_bumps(tr: np.ndarray, rng: np.random.Generator, p: dict[str, Any], k: float, att: float,
+               res: float) -> None:
+    """The dog trots about and bumps the robot now and then: slow tilt pulses, paw taps."""
+    for b in p["barks"][::3]:
+        m = int(0.5 * RATE)
+        tt = np.arange(m, dtype=np.float32) / RATE
+        pulse = np.sin(np.pi * tt / 0.5) ** 2
+        w = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.2, rng.uniform(-1, 1),
+                      rng.uniform(-1, 1), rng.uniform(-0.5, 0.5)], np.float32)
+        w *= np.array([0.4, 0.4, 0.4, 0.12, 0.12, 0.12], np.float32)
+        _add(tr, b + float(rng.uniform(-0.2, 0.2)), (k * pulse[:, None] * w[None, :]).astype(np.float32))
+    s = float(rng.uniform(0, 0.3))
+    while s < p["duration_s"]:
+        _add(tr, s, _impact(rng, 0.06 * k * att, res * 1.5))
+        s += float(rng.uniform(0.15, 0.4))
+
+
+# event -> fn(track, rng, params, intensity, attenuation, chassis resonance Hz) adding what the
+# body feels; the smoke alarm has none beyond the acoustic pick-up of its loud beeps.
+_MOTION: dict[str, Callable[..., None]] = {
+    "footsteps": _step_hits, "person_falling": _fall_hits, "door_slamming": _slam_hits,
+    "glass_breaking": _glass_hits, "machine_running": _machine_vibration, "dog_barking": _dog_bumps,
+}
+
+
 def event_track(event: str, p: dict[str, Any], room: Room, audio_dry: np.ndarray, distance: float) -> np.ndarray:
     """(duration * RATE, 6) float32 added to the IMU during one occurrence."""
     rng = np.random.default_rng([p["seed"], 201])
@@ -59,54 +126,9 @@ def event_track(event: str, p: dict[str, Any], room: Room, audio_dry: np.ndarray
     env = envelope(audio_dry)[:n]
     jit = rng.standard_normal((len(env), 3)).astype(np.float32) * (env[:, None] * 1.5 * att)
     tr[:len(env), :3] += jit
-    if event == "footsteps":
-        period = 1.0 / p["cadence"]
-        s = (1.0 - p["phase"]) * period % period
-        while s < p["duration_s"]:
-            _add(tr, s, _impact(rng, 0.25 * k * att * float(rng.uniform(0.7, 1.2)), res))
-            s += period
-    elif event == "person_falling":
-        _add(tr, p["t_impact"], _impact(rng, 2.0 * k * att, res * 0.8))
-        _add(tr, p["t_impact"] + 0.1, _impact(rng, 0.7 * k * att, res))
-    elif event == "door_slamming":
-        _add(tr, p["t_impact"], _impact(rng, 2.5 * k * att, float(rng.uniform(26, 34))))
-        s, prev = p["t_impact"] + 0.01, 0.0
-        while s < p["duration_s"]:
-            a = slam_angle(p, s)
-            if prev > 0.3 and a < prev and slam_angle(p, s + 0.01) > a:
-                _add(tr, s, _impact(rng, 0.4 * k * att * min(1.0, prev / 10), 30.0))
-            prev = a
-            s += 0.01
-    elif event == "glass_breaking":
-        m = int(0.03 * RATE)
-        burst = rng.standard_normal((m, 6)).astype(np.float32) * np.array([1.5, 1.5, 1.5, 0.06, 0.06, 0.06], np.float32)
-        _add(tr, 0.0, burst * (k * att * np.exp(-np.arange(m) / (0.008 * RATE)))[:, None].astype(np.float32))
-        for _ in range(int(rng.integers(5, 15))):
-            _add(tr, float(rng.uniform(0.35, 0.9)), _impact(rng, 0.2 * k * att, 80.0))
-    elif event == "machine_running":
-        t = np.arange(n, dtype=np.float32) / RATE
-        f = p["vib_hz"]
-        w = np.array([rng.uniform(0.3, 1), rng.uniform(0.3, 1), rng.uniform(0.5, 1),
-                      rng.uniform(0.005, 0.02), rng.uniform(0.005, 0.02), rng.uniform(0.005, 0.02)], np.float32)
-        v = np.sin(2 * np.pi * f * t) + 0.4 * np.sin(2 * np.pi * 2 * f * t + 1.0) + 0.2 * rng.standard_normal(n)
-        ramp = np.clip(t / 0.3, 0, 1)
-        tr += (0.35 * k * att * 2 * v * ramp).astype(np.float32)[:, None] * w[None, :]
-    elif event == "dog_barking":
-        # The dog trots about and bumps the robot now and then: slow tilt pulses, paw taps.
-        for b in p["barks"][::3]:
-            m = int(0.5 * RATE)
-            tt = np.arange(m, dtype=np.float32) / RATE
-            pulse = np.sin(np.pi * tt / 0.5) ** 2
-            w = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), 0.2, rng.uniform(-1, 1),
-                          rng.uniform(-1, 1), rng.uniform(-0.5, 0.5)], np.float32)
-            w *= np.array([0.4, 0.4, 0.4, 0.12, 0.12, 0.12], np.float32)
-            _add(tr, b + float(rng.uniform(-0.2, 0.2)), (k * pulse[:, None] * w[None, :]).astype(np.float32))
-        s = float(rng.uniform(0, 0.3))
-        while s < p["duration_s"]:
-            _add(tr, s, _impact(rng, 0.06 * k * att, res * 1.5))
-            s += float(rng.uniform(0.15, 0.4))
-    elif event == "smoke_alarm":
-        pass  # only the acoustic pick-up of the loud beeps (above)
+    motion = _MOTION.get(event)
+    if motion is not None:
+        motion(tr, rng, p, k, att, res)
     return tr
 
 
