@@ -32,20 +32,21 @@ validated (not opened) here, so a config that passes ``--check`` starts.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebind.checks import is_finite_number, split_host_port
+from edgebind.checks import split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.fileio import parse_toml
 from edgebind.pipeline_parts import LIMITS, PipelineConfig, expected, within
+from edgebind.validate import Checker, Fields, choice, expecting, host_port
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 TOP_KEYS = ("bundle", "anchors", "profile", "tuned_detector", "device", "precision", "backend",
-            "threads", "log_level", "streams", "windows", "detector", "thresholds", "sinks", "health")
+            "threads", "log_level", "streams", "windows", "detector", "thresholds", "sinks",
+            "health")
 WINDOW_KEYS = (*LIMITS, "modalities")
 HEALTH_KEYS = ("listen", "enabled")
 MAX_THREADS = 256
@@ -108,71 +109,39 @@ class DaemonConfig:
         return {k: v for k, v in kw.items() if v}
 
 
-def _err(path: Path | str, key: str, expected: str, got: Any = dataclasses.MISSING) -> ConfigError:
-    tail = "" if got is dataclasses.MISSING else f", got {_short(got)}"
-    return ConfigError(f"{path}: {key}: expected {expected}{tail}")
+def _one_of(options: tuple[str, ...]) -> Checker:
+    return expecting(f"one of {', '.join(options)}", choice(*options))
 
 
-def _short(v: Any) -> str:
-    """A value for an error message; a 400-digit integer is not worth printing whole."""
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
-        return f"an integer of {len(str(abs(v)))} digits"
-    text = repr(v)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _reject_unknown(path: Path, table: dict, allowed: tuple[str, ...] | dict, where: str) -> None:
-    for k in table:
-        if k not in allowed:
-            key = f"{where}.{k}" if where else k
-            raise ConfigError(f"{path}: {key}: unknown key; expected one of "
-                              f"{', '.join(allowed)}")
-
-
-def _number(path: Path, key: str, v: Any, *, integer: bool = False, minimum: float | None = None,
-            maximum: float | None = None, expected: str) -> Any:
-    ok = isinstance(v, int) if integer else isinstance(v, (int, float))
-    if not ok or not is_finite_number(v):
-        raise _err(path, key, expected, v)
-    if (minimum is not None and v < minimum) or (maximum is not None and v > maximum):
-        raise _err(path, key, expected, v)
-    return v
-
-
-def _path(path: Path, key: str, v: Any) -> Path:
-    if not isinstance(v, str) or not v:
-        raise _err(path, key, "a path (string)", v)
-    p = Path(v).expanduser()
-    return p if p.is_absolute() else (path.parent / p)
+LISTEN = host_port(DEFAULT_LISTEN)
 
 
 def parse_listen(path: Path | str, key: str, v: Any) -> tuple[str, int]:
     """``"HOST:PORT"`` (``"[::1]:PORT"`` for IPv6) -> (host, port)."""
-    if not isinstance(v, str) or ":" not in v:
-        raise _err(path, key, '"HOST:PORT", e.g. "127.0.0.1:9108"', v)
-    parsed = split_host_port(v)
-    if parsed is None:
-        raise _err(path, key, '"HOST:PORT" with a port 0-65535, e.g. "127.0.0.1:9108"', v)
-    return parsed
+    return Fields({key: v}, str(path), ConfigError).get(key, LISTEN)
 
 
-def _windows(path: Path, t: Any) -> PipelineConfig:
-    if not isinstance(t, dict):
-        raise _err(path, "windows", "a table [windows]", t)
-    _reject_unknown(path, t, WINDOW_KEYS, "windows")
-    kw: dict[str, Any] = {}
-    for k, v in t.items():
-        key = f"windows.{k}"
-        if k == "modalities":
-            from edgebind.modality import MODALITIES
-            if not isinstance(v, list) or not v or any(m not in MODALITIES for m in v):
-                raise _err(path, key, f"a non-empty list of {', '.join(MODALITIES)}", v)
-            kw[k] = tuple(v)
-        elif not within(k, v):
-            raise _err(path, key, expected(k), v)
-        else:
-            kw[k] = v if isinstance(LIMITS[k][0], int) else float(v)
-    return PipelineConfig(**kw)
+def _limit(key: str) -> Checker:
+    """The ``[windows]`` checker of ``key``: its range is the pipeline's (``LIMITS``)."""
+    def check(v: Any) -> Any:
+        if not within(key, v):
+            raise ValueError(expected(key))
+        return v if isinstance(LIMITS[key][0], int) else float(v)
+    return check
+
+
+def _modalities(v: Any) -> tuple[str, ...]:
+    from edgebind.modality import MODALITIES
+    if not isinstance(v, list) or not v or any(m not in MODALITIES for m in v):
+        raise ValueError(f"a non-empty list of {', '.join(MODALITIES)}")
+    return tuple(v)
+
+
+def _windows(f: Fields) -> PipelineConfig:
+    w = f.table("windows", {})
+    w.reject_unknown(WINDOW_KEYS)
+    return PipelineConfig(**{k: w.get(k, _modalities if k == "modalities" else _limit(k))
+                             for k in w.data})
 
 
 def build_detector_config(table: dict[str, Any], source: str) -> Any:
@@ -188,80 +157,69 @@ def build_detector_config(table: dict[str, Any], source: str) -> Any:
 def parse_config(data: dict[str, Any], path: str | Path) -> DaemonConfig:
     """Validate a parsed TOML document (``path`` is used for messages and relative paths)."""
     path = Path(path)
-    if not isinstance(data, dict):
-        raise _err(path, "(document)", "a TOML table", data)
-    _reject_unknown(path, data, TOP_KEYS, "")
+    f = Fields(data, str(path), ConfigError, base_dir=path.parent)
+    f.reject_unknown(TOP_KEYS)
     cfg = DaemonConfig(path=path)
-    for k in ("bundle", "anchors", "profile"):
-        if k in data:
-            setattr(cfg, k, _path(path, k, data[k]))
-    if "tuned_detector" in data:
-        v = data["tuned_detector"]
-        if v is not False and not isinstance(v, str):
-            raise _err(path, "tuned_detector", "a path (string) or false", v)
-        cfg.tuned_detector = False if v is False else _path(path, "tuned_detector", v)
-    if "device" in data:
-        if not isinstance(data["device"], str) or not data["device"]:
-            raise _err(path, "device", "a non-empty string", data["device"])
-        cfg.device = data["device"]
-    for k, choices in (("precision", _precisions()), ("backend", _backends())):
-        if k in data:
-            if data[k] not in choices:
-                raise _err(path, k, f"one of {', '.join(choices)}", data[k])
-            setattr(cfg, k, data[k])
-    if "threads" in data:
-        cfg.threads = _number(path, "threads", data["threads"], integer=True, minimum=1,
-                              maximum=MAX_THREADS, expected=f"an integer from 1 to {MAX_THREADS}")
-    if "log_level" in data:
-        if data["log_level"] not in LOG_LEVELS:
-            raise _err(path, "log_level", f"one of {', '.join(LOG_LEVELS)}", data["log_level"])
-        cfg.log_level = data["log_level"]
+    _load_settings(f, cfg)
+    cfg.stream_tables, cfg.streams = _streams(f)
+    cfg.windows = _windows(f)
+    if "detector" in data:
+        cfg.detector = dict(f.table("detector").data)
+        build_detector_config(cfg.detector, str(path))          # validate now
+    if "thresholds" in data:
+        cfg.thresholds = _thresholds(f, cfg)
+    cfg.sinks = _sinks(f)
+    cfg.sink_specs = sink_specs(cfg.sinks, path)
+    h = f.table("health", {})
+    h.reject_unknown(HEALTH_KEYS)
+    cfg.health_enabled = h.boolean("enabled", True)
+    cfg.health_host, cfg.health_port = h.get("listen", LISTEN, split_host_port(DEFAULT_LISTEN))
+    return cfg
 
-    streams = data.get("streams")
-    if streams is None or not isinstance(streams, list) or not streams \
+
+def _load_settings(f: Fields, cfg: DaemonConfig) -> None:
+    """What to load and how: files (relative to the config's folder) and load options."""
+    for k in ("bundle", "anchors", "profile"):
+        if k in f.data:
+            setattr(cfg, k, Path(f.path(k, want="a path (string)")))
+    if "tuned_detector" in f.data:
+        cfg.tuned_detector = False if f.data["tuned_detector"] is False else \
+            Path(f.path("tuned_detector", want="a path (string) or false"))
+    cfg.device = f.string("device", None)
+    cfg.precision = f.get("precision", _one_of(_precisions()), None)
+    cfg.backend = f.get("backend", _one_of(_backends()), None)
+    cfg.threads = f.integer("threads", None, 1, MAX_THREADS,
+                            want=f"an integer from 1 to {MAX_THREADS}")
+    cfg.log_level = f.get("log_level", _one_of(LOG_LEVELS), "info")
+
+
+def _streams(f: Fields) -> tuple[list[dict], list[Any]]:
+    """The ``[[streams]]`` tables as written, and validated (``edgebind.sensors``)."""
+    streams = f.data.get("streams")
+    if not isinstance(streams, list) or not streams \
             or not all(isinstance(s, dict) for s in streams):
-        raise _err(path, "streams", "at least one [[streams]] table", streams if streams is not None
-                   else dataclasses.MISSING)
+        raise f.fail("streams", "at least one [[streams]] table")
     from edgebind.sensors.config import parse_stream_configs
-    cfg.stream_tables = [dict(s) for s in streams]
+    tables = [dict(s) for s in streams]
     try:
-        cfg.streams = parse_stream_configs(cfg.stream_tables, str(path), base_dir=path.parent)
+        return tables, parse_stream_configs(tables, f.source, base_dir=f.base_dir)
     except ConfigError:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         msg = str(exc)
-        raise ConfigError(msg if str(path) in msg else f"{path}: streams: {msg}") from None
+        raise ConfigError(msg if f.source in msg else f"{f.source}: streams: {msg}") from None
 
-    if "windows" in data:
-        cfg.windows = _windows(path, data["windows"])
-    if "detector" in data:
-        if not isinstance(data["detector"], dict):
-            raise _err(path, "detector", "a table [detector]", data["detector"])
-        cfg.detector = dict(data["detector"])
-        build_detector_config(cfg.detector, str(path))          # validate now
-    if "thresholds" in data:
-        th = data["thresholds"]
-        if not isinstance(th, dict):
-            raise _err(path, "thresholds", "a table of anchor name = number", th)
-        from edgebind.detect.config import DetectorConfigError, check_levels
-        try:
-            cfg.thresholds = check_levels(th, f"{path}: thresholds", _decision(cfg))
-        except DetectorConfigError as exc:
-            raise ConfigError(str(exc)) from None
-    cfg.sinks = _sinks(path, data["sinks"]) if "sinks" in data else [{"kind": "jsonl"}]
-    cfg.sink_specs = sink_specs(cfg.sinks, path)
-    if "health" in data:
-        h = data["health"]
-        if not isinstance(h, dict):
-            raise _err(path, "health", "a table [health]", h)
-        _reject_unknown(path, h, HEALTH_KEYS, "health")
-        if "enabled" in h:
-            if not isinstance(h["enabled"], bool):
-                raise _err(path, "health.enabled", "true or false", h["enabled"])
-            cfg.health_enabled = h["enabled"]
-        cfg.health_host, cfg.health_port = parse_listen(path, "health.listen",
-                                                        h.get("listen", DEFAULT_LISTEN))
-    return cfg
+
+def _thresholds(f: Fields, cfg: DaemonConfig) -> dict[str, float]:
+    """Per-anchor thresholds, in the range of the decision mode the detector will run."""
+    th = f.data["thresholds"]
+    if not isinstance(th, dict):
+        raise f.fail("thresholds", "a table of anchor name = number")
+    from edgebind.detect.config import DetectorConfigError, check_levels
+    try:
+        return check_levels(th, f"{f.source}: thresholds", _decision(cfg))
+    except DetectorConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _decision(cfg: DaemonConfig) -> str:
@@ -273,24 +231,22 @@ def _decision(cfg: DaemonConfig) -> str:
     return tuned.settings["decision"] if tuned is not None else cfg.detector_config().decision
 
 
-def _sinks(path: Path, sinks: Any) -> list[dict[str, Any]]:
+def _sinks(f: Fields) -> list[dict[str, Any]]:
     """The ``[[sinks]]`` tables as written (the default, when absent: one jsonl sink on stdout,
     which is the journal under systemd); kinds and unknown keys are checked here."""
-    from edgebind.sinks import config as sink_config
+    from edgebind.sinks.config import KINDS, allowed_keys
+    sinks = f.data.get("sinks", [{"kind": "jsonl"}])
     if not isinstance(sinks, list):
-        raise _err(path, "sinks", "[[sinks]] tables", sinks)
-    kinds = tuple(k for k in sink_config.KINDS if k != "callback")  # callbacks: Python only
+        raise f.fail("sinks", "[[sinks]] tables")
+    kinds = tuple(k for k in KINDS if k != "callback")  # callbacks: Python only
     for i, s in enumerate(sinks):
         if not isinstance(s, dict):
-            raise _err(path, f"sinks[{i}]", "a table", s)
-        if s.get("kind") not in kinds:
-            raise _err(path, f"sinks[{i}].kind", f"one of {', '.join(kinds)}",
-                       s.get("kind", dataclasses.MISSING))
-        allowed = set(sink_config._COMMON) | sink_config._KEYS[s["kind"]]
-        for k in s:
-            if k not in allowed:
-                raise ConfigError(f"{path}: sinks[{i}].{k}: unknown key for a {s['kind']} sink; "
-                                  f"expected some of {', '.join(sorted(allowed))}")
+            raise f.fail(f"sinks[{i}]", "a table", s)
+        t = Fields(s, f.source, ConfigError, prefix=f"sinks[{i}].")
+        if "kind" not in s:
+            raise t.fail("kind", f"one of {', '.join(kinds)}")
+        kind = t.get("kind", _one_of(kinds))
+        t.reject_unknown(sorted(allowed_keys(kind)), f"a {kind} sink")
     return [dict(s) for s in sinks]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from edgebind.checks import in_range, is_finite_number
 from edgebind.errors import EdgeBindError
 from edgebind.modality import MODALITIES
+from edgebind.validate import Fields, shown
 
 DECISIONS = ("threshold", "margin", "softmax")
 FUSIONS = ("weighted", "embedding_sum")
@@ -16,6 +17,12 @@ EVENT_MODES = ("interval", "instant")
 LEVEL_RANGES = {"threshold": (-1.0, 1.0), "margin": (-2.0, 2.0), "softmax": (0.0, 1.0)}
 # A per-anchor threshold in a file that does not say which mode it is for (a profile).
 ANY_LEVEL = (-2.0, 2.0)
+CHOICES = {"decision": DECISIONS, "fusion": FUSIONS, "smoothing": SMOOTHINGS,
+           "events": EVENT_MODES}
+# The range of each numeric setting (decision-value units where it is a level).
+RANGES = {"threshold": (-1.0, 1.0), "margin": (-2.0, 2.0), "probability": (0.0, 1.0),
+          "hysteresis": (0.0, 2.0), "ema_alpha": (1e-6, 1.0), "min_duration_s": (0.0, 1e6),
+          "refractory_s": (0.0, 1e6), "temperature": (1e-6, 10.0)}
 
 
 class DetectorConfigError(EdgeBindError, ValueError):
@@ -35,16 +42,9 @@ def check_levels(thresholds: Any, source: str, decision: str | None = None,
         if not in_range(v, lo, hi):
             mode = f" for decision = {decision!r}" if decision else ""
             raise DetectorConfigError(f"{where.format(source=source, name=name)}: expected a "
-                                      f"number in [{lo:g}, {hi:g}]{mode}, got {_short(v)}")
+                                      f"number in [{lo:g}, {hi:g}]{mode}, got {shown(v)}")
         out[str(name)] = float(v)
     return out
-
-
-def _short(v: Any) -> str:
-    """A value for an error message; a 4,000-digit integer is not worth printing whole."""
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
-        return f"an integer of {len(str(abs(v)))} digits"
-    return f"{v!r:.80}"
 
 
 @dataclass
@@ -87,30 +87,20 @@ class DetectorConfig:
                 "softmax": self.probability}[self.decision]
 
     def validate(self, source: str = "detector config") -> None:
-        def bad(key: str, want: str, got: Any) -> ValueError:
-            return DetectorConfigError(f"{source}: key {key!r}: expected {want}, got {_short(got)}")
-
-        for key, choices in (("decision", DECISIONS), ("fusion", FUSIONS),
-                             ("smoothing", SMOOTHINGS), ("events", EVENT_MODES)):
-            if getattr(self, key) not in choices:
-                raise bad(key, "one of " + ", ".join(repr(c) for c in choices), getattr(self, key))
-        for key, lo, hi in (("threshold", -1.0, 1.0), ("margin", -2.0, 2.0), ("probability", 0.0, 1.0),
-                            ("hysteresis", 0.0, 2.0), ("ema_alpha", 1e-6, 1.0),
-                            ("min_duration_s", 0.0, 1e6), ("refractory_s", 0.0, 1e6),
-                            ("temperature", 1e-6, 10.0)):
-            v = getattr(self, key)
-            if not in_range(v, lo, hi):
-                raise bad(key, f"a number in [{lo:g}, {hi:g}]", v)
-        if isinstance(self.mean_windows, bool) or not isinstance(self.mean_windows, int) or not 1 <= self.mean_windows <= 1000:
-            raise bad("mean_windows", "an integer in [1, 1000]", self.mean_windows)
-        if not isinstance(self.use_anchor_thresholds, bool):
-            raise bad("use_anchor_thresholds", "true or false", self.use_anchor_thresholds)
-        _check_weights(self.modality_weights, f"{source}: key 'modality_weights'")
+        """Raise DetectorConfigError naming ``source`` and the key unless every setting is in
+        range; numbers are stored as floats (TOML and JSON give ``1`` where ``1.0`` is meant)."""
+        f = Fields(self.to_dict(), source, DetectorConfigError, quote_keys=True)
+        for key, choices in CHOICES.items():
+            f.choice(key, choices)
+        for key, (lo, hi) in RANGES.items():
+            setattr(self, key, f.number(key, lo=lo, hi=hi))
+        f.integer("mean_windows", lo=1, hi=1000, want="an integer in [1, 1000]")
+        f.boolean("use_anchor_thresholds")
+        _check_weights(self.modality_weights, f"{source}: {f.label('modality_weights')}")
         if not isinstance(self.anchor_modality_weights, dict):
-            raise bad("anchor_modality_weights", "a table of anchor name -> {modality = weight}",
-                      self.anchor_modality_weights)
+            raise f.fail("anchor_modality_weights", "a table of anchor name -> {modality = weight}")
         for name, w in self.anchor_modality_weights.items():
-            _check_weights(w, f"{source}: key 'anchor_modality_weights.{name}'")
+            _check_weights(w, f"{source}: {f.label(f'anchor_modality_weights.{name}')}")
 
     @classmethod
     def from_dict(cls, d: Any, source: str = "[detector]") -> "DetectorConfig":
@@ -125,16 +115,10 @@ class DetectorConfig:
         if unknown:
             raise DetectorConfigError(f"{source}: unknown key(s) {', '.join(unknown)}; expected "
                                       f"some of {', '.join(sorted(known))}")
-        cfg = cls.__new__(cls)
+        cfg = cls.__new__(cls)          # not cls(**d): its check would not name ``source``
         for f in fields(cls):
             default = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
             setattr(cfg, f.name, d.get(f.name, default))
-        # TOML integers are fine where a float is expected.
-        for key in ("threshold", "margin", "probability", "temperature", "hysteresis", "ema_alpha",
-                    "min_duration_s", "refractory_s"):
-            v = getattr(cfg, key)
-            if isinstance(v, int) and not isinstance(v, bool) and abs(v) < 1 << 60:
-                setattr(cfg, key, float(v))
         cfg.validate(source)
         return cfg
 
@@ -149,4 +133,4 @@ def _check_weights(w: Any, where: str) -> None:
         if m not in MODALITIES:
             raise DetectorConfigError(f"{where}: {m!r} is not a modality ({', '.join(MODALITIES)})")
         if not is_finite_number(v) or v < 0:
-            raise DetectorConfigError(f"{where}.{m}: expected a weight >= 0, got {_short(v)}")
+            raise DetectorConfigError(f"{where}.{m}: expected a weight >= 0, got {shown(v)}")

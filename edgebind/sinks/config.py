@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgebind.checks import in_range, split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.sinks.base import Sink
+from edgebind.validate import Fields, host_port
 
-_COMMON = {"kind": "", "name": "", "queue_size": "", "drain_timeout_s": "", "events": "", "states": ""}
+COMMON_KEYS = ("kind", "name", "queue_size", "drain_timeout_s", "events", "states")
 # Values never repeated in an error message: it ends up in logs and the systemd status line.
 SECRET_KEYS = frozenset({"password"})
 
@@ -37,77 +37,12 @@ class SinkSpec:
     source: str = "[[sinks]]"
 
 
-class _Table:
-    def __init__(self, cfg: dict[str, Any], source: str, base_dir: Path | None):
-        self.cfg, self.source, self.base_dir = cfg, source, base_dir
-
-    def fail(self, key: str, want: str) -> SinkConfigError:
-        got = self.cfg.get(key, "<missing>")
-        shown = "<hidden>" if key in SECRET_KEYS else _short(got)
-        return SinkConfigError(f"{self.source}: key {key!r}: expected {want}, got {shown}")
-
-    def str(self, key: str, default: Any = None, required: bool = False) -> Any:
-        if key not in self.cfg:
-            if required:
-                raise SinkConfigError(f"{self.source}: missing key {key!r}")
-            return default
-        v = self.cfg[key]
-        if not isinstance(v, str) or not v:
-            raise self.fail(key, "a non-empty string")
-        return v
-
-    def path(self, key: str, default: Any = None, required: bool = False) -> Any:
-        """A file path; a relative one is taken relative to the config file's folder."""
-        v = self.str(key, default, required)
-        if v is None or v == "-" or self.base_dir is None:
-            return v
-        p = Path(v).expanduser()
-        return str(p if p.is_absolute() else self.base_dir / p)
-
-    def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
-        if key not in self.cfg:
-            return default
-        v = self.cfg[key]
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise self.fail(key, f"an integer in [{lo}, {hi}]")
-        return v
-
-    def num(self, key: str, default: float, lo: float, hi: float) -> float:
-        if key not in self.cfg:
-            return default
-        v = self.cfg[key]
-        if not in_range(v, lo, hi):
-            raise self.fail(key, f"a number in [{lo:g}, {hi:g}]")
-        return float(v)
-
-    def bool(self, key: str, default: bool) -> bool:
-        v = self.cfg.get(key, default)
-        if not isinstance(v, bool):
-            raise self.fail(key, "true or false")
-        return v
-
-    def names(self, key: str) -> list[str] | None:
-        if key not in self.cfg:
-            return None
-        v = self.cfg[key]
-        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-            raise self.fail(key, "a list of names")
-        return v
+def _int(t: Fields, key: str, default: int | None, lo: int, hi: int) -> int | None:
+    """Every integer of a sink table has both bounds, and its message shows them."""
+    return t.integer(key, default, lo, hi, want=f"an integer in [{lo}, {hi}]")
 
 
-def _short(v: Any) -> str:
-    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
-        return f"an integer of {len(str(abs(v)))} digits"
-    return f"{v!r:.80}"
-
-
-def parse_listen(value: str, where: str) -> tuple[str, int]:
-    """"HOST:PORT" or "[v6]:PORT" -> (host, port)."""
-    parsed = split_host_port(value)
-    if parsed is None:
-        raise SinkConfigError(f"{where}: expected \"HOST:PORT\" (e.g. \"127.0.0.1:7700\"), got "
-                              f"{value!r:.80}")
-    return parsed
+LISTEN = host_port("127.0.0.1:7700")      # the "listen" checker of a tcp sink
 
 
 def resolve_callable(target: str, where: str) -> Callable[..., Any]:
@@ -137,52 +72,59 @@ def parse_sink(cfg: Any, source: str = "[[sinks]]", base_dir: str | os.PathLike 
     events (only these event names), states (only these states: start, end, instant)."""
     if not isinstance(cfg, dict):
         raise SinkConfigError(f"{source}: expected a table with a 'kind' key, got {cfg!r:.80}")
-    t = _Table(cfg, source, None if base_dir is None else Path(base_dir))
+    t = Fields(cfg, source, SinkConfigError, quote_keys=True, secrets=SECRET_KEYS,
+               base_dir=None if base_dir is None else Path(base_dir))
     kind = cfg.get("kind")
     if kind not in KINDS:
-        raise t.fail("kind", "one of " + ", ".join(KINDS))
-    unknown = sorted(set(cfg) - set(_COMMON) - _KEYS[kind])
+        raise t.fail("kind", "one of " + ", ".join(KINDS), cfg.get("kind", "<missing>"))
+    unknown = sorted(set(cfg) - allowed_keys(kind))
     if unknown:
         raise SinkConfigError(f"{source}: unknown key(s) {', '.join(unknown)} for a {kind} sink; "
-                              f"expected some of {', '.join(sorted(set(_COMMON) | _KEYS[kind]))}")
-    states = t.names("states")
+                              f"expected some of {', '.join(sorted(allowed_keys(kind)))}")
+    states = t.names("states", None)
     if states and any(s not in ("start", "end", "instant") for s in states):
         raise t.fail("states", "a list of start, end, instant")
-    common = dict(name=t.str("name", None), queue_size=t.int("queue_size", 1024, 1, 10_000_000),
-                  drain_timeout_s=t.num("drain_timeout_s", 2.0, 0.0, 3600.0),
-                  events=t.names("events"), states=states)
+    common = dict(name=t.string("name", None),
+                  queue_size=_int(t, "queue_size", 1024, 1, 10_000_000),
+                  drain_timeout_s=t.number("drain_timeout_s", 2.0, 0.0, 3600.0),
+                  events=t.names("events", None), states=states)
     kw, resource = SINK_KINDS[kind].parse(t)
     return SinkSpec(kind, {**kw, **common}, resource, source)
 
 
-def _jsonl(t: _Table) -> tuple[dict, tuple | None]:
-    return dict(path=t.path("path", "-"), max_bytes=t.int("max_bytes", 0, 0, 1 << 40),
-                backups=t.int("backups", 5, 0, 1000), fsync=t.bool("fsync", False)), None
+def allowed_keys(kind: str) -> set[str]:
+    """The keys a table of sink ``kind`` may have (the common ones and the kind's own)."""
+    return set(COMMON_KEYS) | SINK_KINDS[kind].keys
 
 
-def _stream_server(t: _Table) -> dict[str, Any]:
-    return dict(client_buffer=t.int("client_buffer", 256, 1, 1_000_000),
-                max_clients=t.int("max_clients", 32, 1, 10_000),
-                send_buffer_bytes=t.int("send_buffer_bytes", None, 1024, 1 << 30))
+def _jsonl(t: Fields) -> tuple[dict, tuple | None]:
+    return dict(path=t.path("path", "-"), max_bytes=_int(t, "max_bytes", 0, 0, 1 << 40),
+                backups=_int(t, "backups", 5, 0, 1000), fsync=t.boolean("fsync", False)), None
 
 
-def _tcp(t: _Table) -> tuple[dict, tuple | None]:
-    host, port = parse_listen(t.str("listen", required=True), f"{t.source}: key 'listen'")
+def _stream_server(t: Fields) -> dict[str, Any]:
+    return dict(client_buffer=_int(t, "client_buffer", 256, 1, 1_000_000),
+                max_clients=_int(t, "max_clients", 32, 1, 10_000),
+                send_buffer_bytes=_int(t, "send_buffer_bytes", None, 1024, 1 << 30))
+
+
+def _tcp(t: Fields) -> tuple[dict, tuple | None]:
+    host, port = t.get("listen", LISTEN)
     return dict(host=host, port=port, **_stream_server(t)), (("tcp", port) if port else None)
 
 
-def _unix(t: _Table) -> tuple[dict, tuple | None]:
-    path = t.path("path", required=True)
-    kw = dict(path=path, mode=t.int("mode", None, 0, 0o777), **_stream_server(t))
+def _unix(t: Fields) -> tuple[dict, tuple | None]:
+    path = t.path("path")
+    kw = dict(path=path, mode=_int(t, "mode", None, 0, 0o777), **_stream_server(t))
     return kw, ("unix", os.path.abspath(path))
 
 
-def _mqtt(t: _Table) -> tuple[dict, tuple | None]:
-    lo = t.num("reconnect_min_s", 1.0, 0.01, 3600.0)
-    hi = t.num("reconnect_max_s", max(30.0, lo), lo, 86400.0)
+def _mqtt(t: Fields) -> tuple[dict, tuple | None]:
+    lo = t.number("reconnect_min_s", 1.0, 0.01, 3600.0)
+    hi = t.number("reconnect_max_s", max(30.0, lo), lo, 86400.0)
     kw: dict[str, Any] = {}
     for key in ("topic_prefix", "status_topic"):
-        kw[key] = t.str(key, "edgebind/events" if key == "topic_prefix" else None)
+        kw[key] = t.string(key, "edgebind/events" if key == "topic_prefix" else None)
         if kw[key] and any(ch in kw[key] for ch in "+#"):
             raise t.fail(key, "a topic without the wildcards + and #")
     for key in ("ca_certs", "certfile", "keyfile"):
@@ -192,23 +134,23 @@ def _mqtt(t: _Table) -> tuple[dict, tuple | None]:
     if kw["keyfile"] and not kw["certfile"]:
         raise SinkConfigError(f"{t.source}: key 'keyfile' needs 'certfile' (the client "
                               "certificate) too")
-    kw.update(host=t.str("host", "127.0.0.1"), port=t.int("port", 1883, 1, 65535),
-              tls=t.bool("tls", False), tls_insecure=t.bool("tls_insecure", False),
-              qos=t.int("qos", 1, 0, 2), retain=t.bool("retain", False),
-              client_id=t.str("client_id", None), username=t.str("username", None),
-              password=t.str("password", None), keepalive=t.int("keepalive", 30, 5, 3600),
-              offline_buffer=t.int("offline_buffer", 1000, 1, 10_000_000),
+    kw.update(host=t.string("host", "127.0.0.1"), port=_int(t, "port", 1883, 1, 65535),
+              tls=t.boolean("tls", False), tls_insecure=t.boolean("tls_insecure", False),
+              qos=_int(t, "qos", 1, 0, 2), retain=t.boolean("retain", False),
+              client_id=t.string("client_id", None), username=t.string("username", None),
+              password=t.string("password", None), keepalive=_int(t, "keepalive", 30, 5, 3600),
+              offline_buffer=_int(t, "offline_buffer", 1000, 1, 10_000_000),
               reconnect_min_s=lo, reconnect_max_s=hi)
     return kw, None
 
 
-def _callback(t: _Table) -> tuple[dict, tuple | None]:
-    if "callback" in t.cfg:
-        fn = t.cfg["callback"]
+def _callback(t: Fields) -> tuple[dict, tuple | None]:
+    if "callback" in t.data:
+        fn = t.data["callback"]
         if not callable(fn):
             raise t.fail("callback", "a Python callable")
     else:
-        fn = resolve_callable(t.str("target", required=True), f"{t.source}: key 'target'")
+        fn = resolve_callable(t.string("target"), f"{t.source}: {t.label('target')}")
     return dict(callback=fn), None
 
 
@@ -219,7 +161,7 @@ class SinkKind:
     ``positional``: the parsed values passed first, in order). A new sink is a new entry."""
 
     keys: frozenset[str]
-    parse: Callable[[_Table], tuple[dict, tuple | None]]
+    parse: Callable[[Fields], tuple[dict, tuple | None]]
     factory: str
     positional: tuple[str, ...] = ()
 
@@ -241,7 +183,6 @@ SINK_KINDS: dict[str, SinkKind] = {
                          "edgebind.sinks.callback:CallbackSink", ("callback",)),
 }
 KINDS = tuple(SINK_KINDS)
-_KEYS = {kind: set(k.keys) for kind, k in SINK_KINDS.items()}
 
 
 def open_sink(spec: SinkSpec) -> Sink:
