@@ -10,13 +10,13 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Callable
 
 import serial
 
 from .codec import FrameDecoder, encode
+from .health import Health, LinkCounters, LinkState, link_state  # noqa: F401 - LinkState re-exported
 from .messages import (
     ConfigAck, ConfigSet, DeviceInfo, Heartbeat, ImuBatch, InfoRequest, Log, Message,
     ThermalFragment, TimeSyncRequest, TimeSyncResponse,
@@ -28,32 +28,6 @@ from .timesync import ClockEstimator, ClockMapping, SyncExchange
 log = logging.getLogger(__name__)
 
 
-class LinkState(str, Enum):
-    CONNECTED = "connected"  # data flowing, no recent errors
-    DEGRADED = "degraded"  # port open but silent, or recent errors/gaps
-    DISCONNECTED = "disconnected"  # port closed; reconnecting
-
-
-@dataclass(frozen=True)
-class Health:
-    state: LinkState
-    decoder: dict
-    seq_gaps: int
-    frames_missed: int
-    imu_samples_missed: int
-    thermal_frames: int
-    thermal_frames_dropped: int
-    connects: int
-    disconnects: int
-    last_rx_age_s: float | None
-    sync_exchanges: int
-    sync_error_ns: float | None
-    drift_ppm: float | None
-    callback_errors: int
-    device: Heartbeat | None = None
-    last_error: str | None = None
-
-
 @dataclass
 class SyncSchedule:
     fast_interval_s: float = 0.1  # while settling
@@ -61,17 +35,14 @@ class SyncSchedule:
     interval_s: float = 0.5
 
 
-@dataclass
-class _Counters:
-    imu_missed: int = 0
-    connects: int = 0
-    disconnects: int = 0
-    callback_errors: int = 0
-    last_rx_ns: int | None = None
-    last_problem_ns: int | None = None
-    last_error: str | None = None
-    heartbeat: Heartbeat | None = None
-    extra: dict = field(default_factory=dict)
+def _stamp_now(message: Message) -> None:
+    message.timestamp_us = time.monotonic_ns() // 1000
+
+
+def _stamp_t1(request: TimeSyncRequest) -> None:
+    """A sync request carries its send time (t1) at full resolution."""
+    request.t1 = time.monotonic_ns()
+    request.timestamp_us = request.t1 // 1000
 
 
 def _put_drop_oldest(q: queue.Queue, item) -> None:
@@ -126,7 +97,7 @@ class BridgeClient:
         self.degraded_hold_s = degraded_hold_s
         self.decoder = FrameDecoder(crc=crc)
         self.assembler = ThermalAssembler()
-        self._c = _Counters()
+        self._c = LinkCounters()
         self._lock = threading.Lock()  # counters / snapshot
         self._wlock = threading.Lock()  # port writes
         self._stop = threading.Event()
@@ -203,14 +174,9 @@ class BridgeClient:
         with self._lock:
             c = self._c
             age = None if c.last_rx_ns is None else (now - c.last_rx_ns) / 1e9
-            if not self._connected.is_set():
-                state = LinkState.DISCONNECTED
-            elif age is None or age > self.stale_after_s or (
-                c.last_problem_ns is not None and now - c.last_problem_ns < self.degraded_hold_s * 1e9
-            ):
-                state = LinkState.DEGRADED
-            else:
-                state = LinkState.CONNECTED
+            state = link_state(self._connected.is_set(), age,
+                               None if c.last_problem_ns is None else now - c.last_problem_ns,
+                               self.stale_after_s, self.degraded_hold_s)
             m = self.estimator.mapping
             synced = m is not None and m.synced
             return Health(
@@ -228,13 +194,18 @@ class BridgeClient:
     # ---- commands -----------------------------------------------------------------------------
     def send(self, message: Message) -> bool:
         """Writes a message (sequence number and host timestamp filled in); False if not connected."""
+        return self._write(message, _stamp_now)
+
+    def _write(self, message: Message, stamp: Callable[[Message], None]) -> bool:
+        """Numbers, stamps (``stamp``, as late as possible) and writes ``message``; False when
+        the port is closed or the write fails."""
         with self._wlock:
             port = self._port
             if port is None:
                 return False
             message.seq = self._tx_seq
             self._tx_seq = (self._tx_seq + 1) & 0xFFFF
-            message.timestamp_us = time.monotonic_ns() // 1000
+            stamp(message)
             try:
                 port.write(encode(message))
                 return True
@@ -347,18 +318,7 @@ class BridgeClient:
         if len(self._sync_outstanding) > 16:
             self._sync_outstanding.pop(next(iter(self._sync_outstanding)))
         self._sync_sent += 1
-        with self._wlock:
-            port = self._port
-            if port is None:
-                return
-            msg = TimeSyncRequest(self._sync_id, 0, seq=self._tx_seq)
-            self._tx_seq = (self._tx_seq + 1) & 0xFFFF
-            msg.t1 = time.monotonic_ns()
-            msg.timestamp_us = msg.t1 // 1000
-            try:
-                port.write(encode(msg))
-            except (serial.SerialException, OSError) as e:
-                self._note_error(f"write failed: {e}")
+        self._write(TimeSyncRequest(self._sync_id, 0), _stamp_t1)
 
     def _handle_bytes(self, data: bytes, t_rx: int) -> None:
         st = self.decoder.stats

@@ -94,27 +94,42 @@ class FrameDecoder:
         stats.bytes_in += len(data)
         if not data:
             return []
-        parts = (self._partial + bytes(data)).split(b"\0") if self._partial else bytes(data).split(b"\0")
+        bodies = self._bodies(self._frames(bytes(data)))
+        if not bodies:
+            return []
+        out = self._messages(bodies)
+        stats.frames_ok += len(out)
+        return out
+
+    def _frames(self, data: bytes) -> list[bytes]:
+        """The encoded frames that ``data`` completes; the unfinished tail waits for the next
+        chunk, unless it is already too long to be a frame (then it is dropped up to the next
+        delimiter and counted once)."""
+        parts = (self._partial + data).split(b"\0") if self._partial else data.split(b"\0")
         tail = parts.pop()
         if self._discarding and parts:
             parts[0] = b""  # the rest of the oversize run; already counted
             self._discarding = False
         if len(tail) > MAX_ENCODED:
             if not self._discarding:
-                stats.oversize += 1
+                self.stats.oversize += 1
             self._discarding = True
             tail = b""
         self._partial = tail
+        return parts
 
+    def _bodies(self, frames: list[bytes]) -> list[bytes]:
+        """COBS-decoded frames of a plausible size (header + payload + CRC)."""
+        stats = self.stats
         bodies = []
-        for enc in parts:
+        for enc in frames:
             n = len(enc)
             if n == 0:
                 continue
             if n > MAX_ENCODED:
                 stats.oversize += 1
                 continue
-            if enc[0] == n:
+            if enc[0] == n:  # no zero byte inside: the body is the rest, as is
                 body = enc[1:]
             else:
                 try:
@@ -129,9 +144,12 @@ class FrameDecoder:
                 stats.oversize += 1
                 continue
             bodies.append(body)
-        if not bodies:
-            return []
+        return bodies
 
+    def _messages(self, bodies: list[bytes]) -> list[Message]:
+        """The messages of the bodies whose CRC, version, type and payload are all valid (the
+        CRCs are checked in one batch)."""
+        stats = self.stats
         crcs = self._crc([b[:-4] for b in bodies])
         stored = np.frombuffer(b"".join(b[-4:] for b in bodies), dtype="<u4")
         good = crcs == stored
@@ -159,5 +177,4 @@ class FrameDecoder:
             msg.seq = seq
             msg.timestamp_us = ts
             out.append(msg)
-        stats.frames_ok += len(out)
         return out
