@@ -14,13 +14,13 @@ from edgebind.errors import EdgeBindError
 # ``add_arguments(parser)`` and ``run(args)``; "pkg.cli:NAME", one of several commands sharing a
 # cli.py, provides ``add_NAME_arguments(parser)`` and ``run_NAME(args)``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "quickstart": ("edgebind.quickstart",
+    "quickstart": ("edgebind.tools.cli:quickstart",
                    "embed sample inputs of every modality and print cross-modal similarities"),
     "export": ("edgebind.export.cli",
                "export towers to a bundle: ONNX FP32/FP16/INT8, TensorRT engines, manifest"),
     "bundle": ("edgebind.runtime.cli",
                "check a bundle on this machine: each variant's golden-set agreement and speed"),
-    "bench": ("edgebind.bench",
+    "bench": ("edgebind.tools.cli:bench",
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
     "anchors": ("edgebind.anchors_cli",
                 "build an anchor set from text prompts with a bundle's text tower, or show one"),
@@ -33,13 +33,13 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                   "thresholds, quant"),
     "train": ("edgebind.train.cli",
               "train towers: bind a sensor to the space, distil, retrain the default model"),
-    "eval": ("edgebind.evaluate",
+    "eval": ("edgebind.tools.cli:eval",
              "emergent zero-shot table of a bundle on held-out simulated data"),
     "run": ("edgebind.daemon.cli",
             "run the on-device detection service from a TOML config (health, metrics, systemd)"),
     "sim": ("edgebind.sim.cli",
             "the simulated world: events, scenarios, a timeline, example clips as PNG/WAV/CSV"),
-    "demo": ("edgebind.demo",
+    "demo": ("edgebind.tools.cli:demo",
              "detect events zero-shot in a simulated scene with the default model; timeline, "
              "precision/recall"),
 }

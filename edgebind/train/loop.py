@@ -178,22 +178,7 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     out = Path(out_dir) if out_dir is not None else None
     ckpt = out / CHECKPOINT if out is not None else None
     log = MetricsLog(out, enabled=out is not None and info.main) if out is not None else None
-    start = 0
-    if resume and ckpt is not None and ckpt.is_file():
-        state = load_checkpoint(ckpt)
-        task.load_state_dict(state["task"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if state["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        start = int(state["step"])
-        if log is not None:
-            log.truncate(start)
-    elif out is not None and info.main:
-        out.mkdir(parents=True, exist_ok=True)
-        if log is not None and log.path.exists():
-            log.path.unlink()
+    start = _start(ckpt if resume else None, task, opt, sched, log, out, info)
     model = dist_mod.wrap(task, info)
     autocast, scaler = _autocast(cfg, device)
     params = [p for p in task.parameters() if p.requires_grad]
@@ -202,33 +187,13 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     loss_v, metrics = float("nan"), {}
     model.train()
     for step in range(start, cfg.steps):
-        idx = global_batch(len(data), cfg.batch_size, step, cfg.seed)
-        parts = micro_batches(idx, info.world_size, info.rank, cfg.accum_steps)
-        sums: dict[str, float] = {}
-        for j, part in enumerate(parts):
-            batch = to_tensors(data.take(part, keys), device)
-            sync = (j == len(parts) - 1) or not info.active
-            with (contextlib.nullcontext() if sync else model.no_sync()):
-                with autocast():
-                    loss, m = model(batch)
-                scaled = loss / len(parts)
-                (scaler.scale(scaled) if scaler else scaled).backward()
-            for k, v in {"loss": float(loss.detach()), **m}.items():
-                sums[k] = sums.get(k, 0.0) + float(v) / len(parts)
-            samples += len(part)
+        sums, m, n = _accumulate(model, data, keys, step, cfg, info, device, autocast, scaler)
+        samples += n
         if not math.isfinite(sums["loss"]):
             raise RuntimeError(f"{label}: the loss became {sums.get('loss')} at step {step}; "
                                "lower the learning rate or check the inputs for NaN")
-        if scaler:
-            scaler.unscale_(opt)
-        if cfg.grad_clip:
-            sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
-        (scaler.step(opt), scaler.update()) if scaler else opt.step()
-        opt.zero_grad(set_to_none=True)
-        sums["lr"] = opt.param_groups[0]["lr"]
-        sched.step()
-        loss_v, metrics = sums["loss"], sums
-        done = step + 1
+        _optimizer_step(opt, sched, scaler, params, cfg, sums)
+        loss_v, metrics, done = sums["loss"], sums, step + 1
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_v:.3f}", **{k: f"{v:.2f}" for k, v in m.items()})
@@ -247,6 +212,67 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     if log is not None:
         log.finish()
     return TrainResult(cfg.steps, loss_v, metrics, time.perf_counter() - t0, out, history)
+
+
+def _start(ckpt: Path | None, task: nn.Module, opt, sched, log: MetricsLog | None,
+           out: Path | None, info: dist_mod.DistInfo) -> int:
+    """The first step: the checkpoint's (task, optimizer, schedule and RNG restored) when
+    ``ckpt`` exists, else 0 with a fresh metrics log."""
+    if ckpt is not None and ckpt.is_file():
+        state = load_checkpoint(ckpt)
+        task.load_state_dict(state["task"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        start = int(state["step"])
+        if log is not None:
+            log.truncate(start)
+        return start
+    if out is not None and info.main:
+        out.mkdir(parents=True, exist_ok=True)
+        if log is not None and log.path.exists():
+            log.path.unlink()
+    return 0
+
+
+def _accumulate(model: nn.Module, data: ArrayDataset, keys: list[str], step: int,
+                cfg: TrainConfig, info: dist_mod.DistInfo, device: torch.device, autocast,
+                scaler) -> tuple[dict[str, float], dict[str, Any], int]:
+    """Forward and backward of this process's share of one global batch, in ``accum_steps``
+    micro-batches (DDP syncs gradients on the last). Returns (loss and metrics averaged over
+    the micro-batches, the task's last metrics, samples seen)."""
+    idx = global_batch(len(data), cfg.batch_size, step, cfg.seed)
+    parts = micro_batches(idx, info.world_size, info.rank, cfg.accum_steps)
+    sums: dict[str, float] = {}
+    m: dict[str, Any] = {}
+    samples = 0
+    for j, part in enumerate(parts):
+        batch = to_tensors(data.take(part, keys), device)
+        sync = (j == len(parts) - 1) or not info.active
+        with (contextlib.nullcontext() if sync else model.no_sync()):
+            with autocast():
+                loss, m = model(batch)
+            scaled = loss / len(parts)
+            (scaler.scale(scaled) if scaler else scaled).backward()
+        for k, v in {"loss": float(loss.detach()), **m}.items():
+            sums[k] = sums.get(k, 0.0) + float(v) / len(parts)
+        samples += len(part)
+    return sums, m, samples
+
+
+def _optimizer_step(opt, sched, scaler, params: list, cfg: TrainConfig,
+                    sums: dict[str, float]) -> None:
+    """Clip, step, zero the gradients and advance the schedule; records grad_norm and lr."""
+    if scaler:
+        scaler.unscale_(opt)
+    if cfg.grad_clip:
+        sums["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip))
+    (scaler.step(opt), scaler.update()) if scaler else opt.step()
+    opt.zero_grad(set_to_none=True)
+    sums["lr"] = opt.param_groups[0]["lr"]
+    sched.step()
 
 
 def _progress(cfg: TrainConfig, info: dist_mod.DistInfo, start: int, label: str):
