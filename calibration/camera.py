@@ -160,28 +160,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="coverage grid (default 4 4)")
 
 
-def run(args: argparse.Namespace, profile: Profile) -> Result:
-    board = Board(args.board, args.cols, args.rows, args.square, args.marker, args.dictionary)
-    if board.kind == "charuco":
-        board.charuco()  # fail early if aruco is missing
+def _views(args: argparse.Namespace) -> tuple[list[tuple[str, np.ndarray]], str, str]:
+    """(name, image) views from ``--images`` or spread over a recording, the stream and device."""
     if args.images is not None:
-        frames = frames_from_images(args.images)
-        stream = args.stream or "camera"
-        device = ""
-    else:
-        from edgebind.calibration.data import read_frames, stream_info
-        from edgebind.calibration.imu import _one_recording
-        from edgebind.record import open_recording
-        rec = _one_recording(args)
-        info = stream_info(rec, args.stream, ("vision", "thermal"))
-        with open_recording(rec) as rep:
-            n = rep.summary().channels[info.stream].message_count
-        every = max(1, n // max(1, 3 * args.max_views))
-        fs = read_frames(rec, info.stream, ("vision", "thermal"), every=every, show=args.progress)
-        frames = [(f"t={t}", f) for t, f in zip(fs.t_ns.tolist(), fs.frames)]
-        stream, device = info.stream, info.device
+        return frames_from_images(args.images), args.stream or "camera", ""
+    from edgebind.calibration.data import read_frames, stream_info
+    from edgebind.calibration.imu import _one_recording
+    from edgebind.record import open_recording
+    rec = _one_recording(args)
+    info = stream_info(rec, args.stream, ("vision", "thermal"))
+    with open_recording(rec) as rep:
+        n = rep.summary().channels[info.stream].message_count
+    every = max(1, n // max(1, 3 * args.max_views))
+    fs = read_frames(rec, info.stream, ("vision", "thermal"), every=every, show=args.progress)
+    return [(f"t={t}", f) for t, f in zip(fs.t_ns.tolist(), fs.frames)], info.stream, info.device
+
+
+def find_boards(frames: list[tuple[str, np.ndarray]], board: Board, max_views: int,
+                show: bool = False) -> tuple[list[np.ndarray], list[np.ndarray], list[str], tuple[int, int]]:
+    """(object points, image points, view names, (width, height)) of the views where the board
+    is found, at most ``max_views`` of them spread evenly; every view must have the same size."""
     objs, imgs, used, size = [], [], [], None
-    for name, img in progress(frames, len(frames), "find board", args.progress):
+    for name, img in progress(frames, len(frames), "find board", show):
         gray = to_gray(img)
         s = (gray.shape[1], gray.shape[0])
         if size is None:
@@ -193,21 +193,39 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
             objs.append(found[0])
             imgs.append(found[1])
             used.append(name)
-    if len(imgs) > args.max_views:  # keep an even spread
-        keep = np.linspace(0, len(imgs) - 1, args.max_views).round().astype(int)
+    if len(imgs) > max_views:  # keep an even spread
+        keep = np.linspace(0, len(imgs) - 1, max_views).round().astype(int)
         objs, imgs, used = [objs[i] for i in keep], [imgs[i] for i in keep], [used[i] for i in keep]
     if len(imgs) < 3:
         raise ValueError(f"the {board.kind} ({board.cols}x{board.rows}) was found in only "
                          f"{len(imgs)} of {len(frames)} views; need at least 3 (check --board, "
                          "--cols and --rows: a checkerboard counts inner corners)")
-    fit = calibrate(objs, imgs, size)
-    cov = coverage(imgs, size, tuple(args.grid))
+    return objs, imgs, used, size
+
+
+def _plot_coverage(out: Path, fit: CameraFit, cov: np.ndarray, image_points: list[np.ndarray]) -> None:
+    plt = pyplot()
+    size = fit.size
+    fig, ax = plt.subplots(figsize=(6, 6 * size[1] / size[0]))
+    ax.imshow(cov, extent=(0, size[0], size[1], 0), cmap="Greens", alpha=0.6)
+    for pts in image_points:
+        ax.plot(pts[:, 0], pts[:, 1], ".", ms=2)
+    ax.set_xlim(0, size[0])
+    ax.set_ylim(size[1], 0)
+    ax.set_title(f"board corners per region ({fit.views} views, RMS {fit.rms:.2f} px)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def _result(stream: str, fit: CameraFit, cov: np.ndarray, used: list[str], views_seen: int) -> Result:
+    """Estimates, checks and advice (coverage gaps, a view that fits badly)."""
     gaps = describe_gaps(cov)
     res = Result("camera", stream)
     res.estimates.update({
         "fx": fit.K[0, 0], "fy": fit.K[1, 1], "cx": fit.K[0, 2], "cy": fit.K[1, 2],
-        "dist": fit.dist, "rms_px": fit.rms, "views_used": fit.views, "views_seen": len(frames),
-        "size": list(size), "K": fit.K, "per_view_rms_px": dict(zip(used, fit.per_view_rms.tolist())),
+        "dist": fit.dist, "rms_px": fit.rms, "views_used": fit.views, "views_seen": views_seen,
+        "size": list(fit.size), "K": fit.K, "per_view_rms_px": dict(zip(used, fit.per_view_rms.tolist())),
         "coverage": cov, "coverage_gaps": gaps})
     res.checks += [
         Check("reprojection RMS", fit.rms, 0.5, unit="px"),
@@ -220,19 +238,21 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
     if fit.per_view_rms[worst] > 3 * max(fit.rms, 0.1):
         res.notes.append(f"view {used[worst]} fits badly ({fit.per_view_rms[worst]:.2f} px): "
                          "motion blur or a mis-detected board? consider removing it")
+    return res
+
+
+def run(args: argparse.Namespace, profile: Profile) -> Result:
+    board = Board(args.board, args.cols, args.rows, args.square, args.marker, args.dictionary)
+    if board.kind == "charuco":
+        board.charuco()  # fail early if aruco is missing
+    frames, stream, device = _views(args)
+    objs, imgs, used, size = find_boards(frames, board, args.max_views, args.progress)
+    fit = calibrate(objs, imgs, size)
+    cov = coverage(imgs, size, tuple(args.grid))
+    res = _result(stream, fit, cov, used, len(frames))
     out = plot_path(args.plot_dir, f"camera_coverage_{stream}.png")
     if out is not None:
-        plt = pyplot()
-        fig, ax = plt.subplots(figsize=(6, 6 * size[1] / size[0]))
-        ax.imshow(cov, extent=(0, size[0], size[1], 0), cmap="Greens", alpha=0.6)
-        for pts in imgs:
-            ax.plot(pts[:, 0], pts[:, 1], ".", ms=2)
-        ax.set_xlim(0, size[0])
-        ax.set_ylim(size[1], 0)
-        ax.set_title(f"board corners per region ({fit.views} views, RMS {fit.rms:.2f} px)")
-        fig.tight_layout()
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
+        _plot_coverage(out, fit, cov, imgs)
         res.plots.append(str(out))
     sec = profile.stream(stream)
     sec.camera = CameraCalibration(fit.K, _dist5(fit.dist), size, fit.rms)
