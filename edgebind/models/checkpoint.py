@@ -155,23 +155,9 @@ def _default_heads(dim: int) -> int:
     return h
 
 
-def infer_config(state_dict: Mapping[str, Tensor],
-                 num_heads: int | Mapping[str, int] | None = None) -> ImageBindConfig:
-    """Recover an ``ImageBindConfig`` from tensor shapes.
-
-    Widths come from cls tokens / positions, block counts from the block indices, the output
-    width from the heads, patch kernels from the stems. Head counts cannot be read from shapes:
-    when every present tower matches a preset (``imagebind_huge``, ``small``, ``tiny``) its head
-    counts are used, otherwise head_dim 64 is assumed. ``num_heads`` (one int for all towers or a
-    per-modality dict) overrides both. Audio stride/mel/length and drop-path rates keep the
-    preset's or default values.
-    """
-    sd = state_dict
-    present = modalities_in(sd)
-    if not present:
-        raise CheckpointError("no ImageBind keys found (expected e.g. "
-                              "'modality_preprocessors.vision.cls_token')")
-    blocks = Counter()
+def _tower_sizes(sd: Mapping[str, Tensor], present: tuple[str, ...]) -> dict[str, Any]:
+    """Each tower's width and depth, and the shared output width (heads must agree on it)."""
+    blocks: Counter[str] = Counter()
     for k in sd:
         if (match := _BLOCK.match(k)) is not None:
             blocks[match.group(1)] = max(blocks[match.group(1)], int(match.group(2)) + 1)
@@ -188,6 +174,12 @@ def infer_config(state_dict: Mapping[str, Tensor],
         raise CheckpointError(f"towers disagree on the output width: {sorted(outs)}")
     if outs:
         found["out_embed_dim"] = outs.pop()
+    return found
+
+
+def _stems(sd: Mapping[str, Tensor]) -> dict[str, Any]:
+    """Patch kernels, and conv-stem settings where a tower has a conv stem."""
+    found: dict[str, Any] = {}
     vis = sd.get("modality_preprocessors.vision.rgbt_stem.proj.1.weight")
     if vis is not None:
         conv = _conv_stem(sd, "modality_preprocessors.vision.rgbt_stem.proj.")
@@ -204,7 +196,26 @@ def infer_config(state_dict: Mapping[str, Tensor],
         elif (conv := _conv_stem(sd, f"modality_preprocessors.{m}.{stem}.proj.")) is not None:
             found[f"{m}_kernel_size"], found["stem_channels"], _ = conv
             found[f"{m}_stem"] = "conv"
+    return found
 
+
+def infer_config(state_dict: Mapping[str, Tensor],
+                 num_heads: int | Mapping[str, int] | None = None) -> ImageBindConfig:
+    """Recover an ``ImageBindConfig`` from tensor shapes.
+
+    Widths come from cls tokens / positions, block counts from the block indices, the output
+    width from the heads, patch kernels from the stems. Head counts cannot be read from shapes:
+    when every present tower matches a preset (``imagebind_huge``, ``small``, ``tiny``) its head
+    counts are used, otherwise head_dim 64 is assumed. ``num_heads`` (one int for all towers or a
+    per-modality dict) overrides both. Audio stride/mel/length and drop-path rates keep the
+    preset's or default values.
+    """
+    sd = state_dict
+    present = modalities_in(sd)
+    if not present:
+        raise CheckpointError("no ImageBind keys found (expected e.g. "
+                              "'modality_preprocessors.vision.cls_token')")
+    found = _tower_sizes(sd, present) | _stems(sd)
     # A preset is recognised by its widths and depths (stems and kernels may be varied).
     sizes = {k: v for k, v in found.items() if k.endswith(("_embed_dim", "_num_blocks"))}
     base = next((cfg for cfg in PRESETS.values()
