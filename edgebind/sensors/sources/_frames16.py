@@ -14,32 +14,42 @@ import numpy as np
 from edgebind.sample import Sample, StreamInfo
 from edgebind.sensors.base import EndOfStream, Source, with_shape
 from edgebind.sensors.sources._files import FramePacer, list_sequence, read_u16
+from edgebind.sensors.sources._renamed import renamed
 
 
 class Frame16Source(Source):
-    """Base for depth and thermal frame sources (see the subclasses)."""
+    """Base for depth and thermal frame sources (see the subclasses). ``rate_hz``: frames per
+    second requested from a device, or an image sequence's rate (default 30); ``fps`` is its old
+    name."""
 
     modality = ""
     units = ""
 
     def __init__(self, name: str, *, device: int | str | None = None,
                  path: str | os.PathLike | None = None, width: int | None = None,
-                 height: int | None = None, fps: float | None = None, realtime: bool = True,
-                 loop: bool = False, **kw) -> None:
+                 height: int | None = None, rate_hz: float | None = None, realtime: bool = True,
+                 loop: bool = False, fps: float | None = None, **kw) -> None:
         super().__init__(**kw)
+        rate_hz = renamed(rate_hz, fps, "rate_hz", "fps", f"{self.kind} {name!r}")
         if (device is None) == (path is None):
             raise ValueError(f"{self.kind} {name!r}: give exactly one of device or path")
         self.name, self.device = name, device
         self.path = None if path is None else str(path)
-        self.width, self.height, self.fps = width, height, fps
+        self.width, self.height, self.rate_hz = width, height, rate_hz
         self.realtime, self.loop = realtime, loop
         self.live = self.path is None
         self._files: list[Path] = []
         self._pos = 0
         self._pacer: FramePacer | None = None
         self._cap = None
-        self._info = StreamInfo(name, self.modality, float(fps or 0.0), (height or -1, width or -1),
+        self._info = StreamInfo(name, self.modality, float(rate_hz or 0.0),
+                                (height or -1, width or -1),
                                 self.units, self._describe(), {})
+
+    @property
+    def fps(self) -> float | None:
+        """The old name of :attr:`rate_hz`."""
+        return self.rate_hz
 
     def _describe(self) -> str:
         return f"opencv:{self.device}" if self.device is not None else str(self.path)
@@ -71,7 +81,7 @@ class Frame16Source(Source):
             return
         self._files = list_sequence(self.path)  # type: ignore[arg-type]
         self._pos = 0
-        rate = float(self.fps or 30.0)
+        rate = float(self.rate_hz or 30.0)
         if self._pacer is None:
             self._pacer = FramePacer(rate, self.realtime)
         self._info = StreamInfo(self.name, self.modality, rate, self._info.shape, self.units,

@@ -3,7 +3,7 @@ GStreamer pipeline (Jetson CSI cameras: :func:`jetson_csi_pipeline`). Frames are
 
 Timestamps: live devices are stamped with ``time.monotonic_ns()`` right after ``grab()`` returns
 (the moment the driver handed the frame over). Files and image sequences are stamped
-``t0 + i / fps`` (``t0`` = when the first frame was read): with ``realtime=True`` they are also
+``t0 + i / rate_hz`` (``t0`` = when the first frame was read): with ``realtime=True`` they are also
 delivered at that pace, with ``realtime=False`` as fast as possible.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from edgebind.sample import Sample, StreamInfo
 from edgebind.sensors.base import EndOfStream, Source, with_shape
 from edgebind.sensors.sources._files import FramePacer, is_sequence_pattern, list_sequence
+from edgebind.sensors.sources._renamed import renamed
 
 DEFAULT_FILE_FPS = 30.0
 
@@ -25,9 +26,9 @@ BACKENDS = ("auto", "v4l2", "ffmpeg", "gstreamer", "images")
 
 
 def jetson_csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720,
-                        fps: float = 30.0, flip_method: int = 0,
+                        rate_hz: float | None = None, flip_method: int = 0,
                         capture_width: int | None = None, capture_height: int | None = None,
-                        sensor_mode: int | None = None) -> str:
+                        sensor_mode: int | None = None, *, fps: float | None = None) -> str:
     """The GStreamer pipeline string for a MIPI CSI camera on a Jetson (``nvarguscamerasrc``).
 
     The ISP captures at ``capture_width×capture_height`` (default: the output size) in NVMM
@@ -35,17 +36,19 @@ def jetson_csi_pipeline(sensor_id: int = 0, width: int = 1280, height: int = 720
     horizontally, ...) and converts to BGRx, ``videoconvert`` to BGR for OpenCV, and ``appsink``
     keeps only the newest frame (``drop=true max-buffers=1``) so a slow reader never builds up
     latency. Open it with ``CameraSource(pipeline=...)`` (OpenCV must be built with GStreamer, as
-    JetPack's ``python3-opencv`` is).
+    JetPack's ``python3-opencv`` is). ``rate_hz`` defaults to 30 (``fps``: its old name).
     """
+    rate_hz = renamed(rate_hz, fps, "rate_hz", "fps", "jetson_csi_pipeline")
+    rate_hz = 30.0 if rate_hz is None else rate_hz
     for key, val in (("sensor_id", sensor_id), ("width", width), ("height", height),
                      ("flip_method", flip_method)):
         if isinstance(val, bool) or not isinstance(val, int) or val < 0:
             raise ValueError(f"jetson_csi_pipeline: {key} must be a non-negative integer, got {val!r}")
     if not 0 <= flip_method <= 7:
         raise ValueError(f"jetson_csi_pipeline: flip_method must be 0..7, got {flip_method}")
-    if not fps > 0:
-        raise ValueError(f"jetson_csi_pipeline: fps must be positive, got {fps!r}")
-    rate = Fraction(fps).limit_denominator(1001)
+    if not rate_hz > 0:
+        raise ValueError(f"jetson_csi_pipeline: rate_hz must be positive, got {rate_hz!r}")
+    rate = Fraction(rate_hz).limit_denominator(1001)
     cw, ch = capture_width or width, capture_height or height
     mode = f" sensor-mode={sensor_mode}" if sensor_mode is not None else ""
     return (f"nvarguscamerasrc sensor-id={sensor_id}{mode} ! "
@@ -66,12 +69,12 @@ def opencv_has_gstreamer() -> bool:
     return False
 
 
-def request_format(cap, width: int | None, height: int | None, fps: float | None) -> None:
+def request_format(cap, width: int | None, height: int | None, rate_hz: float | None) -> None:
     """Ask a live cv2.VideoCapture for a frame size and rate (the driver may round them)."""
     import cv2
 
     for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
-                        (cv2.CAP_PROP_FPS, fps)):
+                        (cv2.CAP_PROP_FPS, rate_hz)):
         if value:
             cap.set(prop, value)
 
@@ -93,9 +96,10 @@ class CameraSource(Source):
     """One camera stream. Give exactly one of ``device`` (index or ``/dev/videoN``), ``path``
     (video file, ``frames/%04d.png`` or ``frames/*.png``), ``url`` or ``pipeline``.
 
-    ``width``/``height``/``fps`` are requested from live devices (what the driver grants is
-    reported in :attr:`streams` after opening); for image sequences ``fps`` sets the frame rate
-    (default 30), for video files it overrides the file's. ``loop`` restarts files at their end.
+    ``width``/``height``/``rate_hz`` (frames per second) are requested from live devices (what
+    the driver grants is reported in :attr:`streams` after opening); for image sequences
+    ``rate_hz`` sets the frame rate (default 30), for video files it overrides the file's.
+    ``loop`` restarts files at their end. ``fps`` is the old name of ``rate_hz``.
     """
 
     kind = "camera"
@@ -103,9 +107,11 @@ class CameraSource(Source):
     def __init__(self, name: str = "camera", *, device: int | str | None = None,
                  path: str | os.PathLike | None = None, url: str | None = None,
                  pipeline: str | None = None, width: int | None = None,
-                 height: int | None = None, fps: float | None = None, realtime: bool = True,
-                 loop: bool = False, backend: str = "auto", **kw) -> None:
+                 height: int | None = None, rate_hz: float | None = None, realtime: bool = True,
+                 loop: bool = False, backend: str = "auto", fps: float | None = None,
+                 **kw) -> None:
         super().__init__(**kw)
+        rate_hz = renamed(rate_hz, fps, "rate_hz", "fps", f"camera {name!r}")
         given = [k for k, v in (("device", device), ("path", path), ("url", url),
                                 ("pipeline", pipeline)) if v is not None]
         if len(given) != 1:
@@ -116,7 +122,7 @@ class CameraSource(Source):
         self.name = name
         self.device, self.url, self.pipeline = device, url, pipeline
         self.path = None if path is None else str(path)
-        self.width, self.height, self.fps = width, height, fps
+        self.width, self.height, self.rate_hz = width, height, rate_hz
         self.realtime, self.loop, self.backend = realtime, loop, backend
         self.live = self.path is None
         self._cap = None
@@ -124,9 +130,14 @@ class CameraSource(Source):
         self._file_pos = 0
         self._since_open = 0
         self._pacer: FramePacer | None = None
-        self._info = StreamInfo(name, "vision", float(fps or 0.0),
+        self._info = StreamInfo(name, "vision", float(rate_hz or 0.0),
                                 (height or -1, width or -1, 3), "RGB uint8", self._describe(),
                                 {"source": given[0]})
+
+    @property
+    def fps(self) -> float | None:
+        """The old name of :attr:`rate_hz`."""
+        return self.rate_hz
 
     def _describe(self) -> str:
         if self.device is not None:
@@ -164,7 +175,7 @@ class CameraSource(Source):
                 files = list_sequence(self.path)  # FileNotFoundError names the pattern
                 if "%" not in self.path:
                     self._files, self._file_pos = files, 0
-                    self._start_pacer(self.fps or DEFAULT_FILE_FPS)
+                    self._start_pacer(self.rate_hz or DEFAULT_FILE_FPS)
                     return
                 cap = cv2.VideoCapture(self.path, self._api(cv2.CAP_IMAGES))
             else:
@@ -175,11 +186,11 @@ class CameraSource(Source):
             cap.release()
             raise OSError(f"OpenCV could not open {self._describe()}")
         if self.live:
-            request_format(cap, self.width, self.height, self.fps)
+            request_format(cap, self.width, self.height, self.rate_hz)
         self._cap = cap
-        rate = float(self.fps or cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        rate = float(self.rate_hz or cap.get(cv2.CAP_PROP_FPS) or 0.0)
         if not self.live:
-            if "%" in (self.path or "") and not self.fps:
+            if "%" in (self.path or "") and not self.rate_hz:
                 rate = DEFAULT_FILE_FPS  # image sequences have no frame rate of their own
             self._start_pacer(rate if rate > 0 else DEFAULT_FILE_FPS)
         elif rate > 0:

@@ -95,7 +95,7 @@ class DepthSource(Frame16Source):
         if self.device is not None:
             cfg.enable_device(str(self.device))
         cfg.enable_stream(rs.stream.depth, int(self.width or 0), int(self.height or 0),
-                          rs.format.z16, int(self.fps or 0))
+                          rs.format.z16, int(self.rate_hz or 0))
         pipe = rs.pipeline()
         try:
             profile = pipe.start(cfg)

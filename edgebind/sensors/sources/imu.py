@@ -15,32 +15,63 @@ import numpy as np
 
 from edgebind.sample import Sample, StreamInfo
 from edgebind.sensors.base import HealthState, Source
+from edgebind.sensors.sources._renamed import renamed
 
 
 class BridgeSource(Source):
     """``imu_stream`` / ``thermal_stream``: stream names to deliver (None = not wanted; at least
-    one). ``imu_rate``, ``imu_batch``, ``thermal_rate``: sent to the device (CONFIG_SET) on
-    every connect when given."""
+    one). ``imu_rate_hz``, ``imu_batch``, ``thermal_rate_hz``: sent to the device (CONFIG_SET) on
+    every connect when given (``imu_rate`` / ``thermal_rate``: their old names).
+
+    :meth:`imu` and :meth:`thermal` make the usual one-stream sources by name."""
 
     kind = "bridge"
 
     def __init__(self, port: str, *, imu_stream: str | None = "imu",
                  thermal_stream: str | None = None, baudrate: int = 3_000_000,
-                 imu_rate: float | None = None, imu_batch: int | None = None,
+                 imu_rate_hz: float | None = None, imu_batch: int | None = None,
+                 thermal_rate_hz: float | None = None, imu_rate: float | None = None,
                  thermal_rate: float | None = None, **kw) -> None:
         kw.setdefault("backoff", (0.05, 1.0))
         super().__init__(**kw)
+        owner = f"bridge {port!r}"
+        imu_rate_hz = renamed(imu_rate_hz, imu_rate, "imu_rate_hz", "imu_rate", owner)
+        thermal_rate_hz = renamed(thermal_rate_hz, thermal_rate, "thermal_rate_hz",
+                                  "thermal_rate", owner)
         if imu_stream is None and thermal_stream is None:
             raise ValueError(f"bridge {port!r}: ask for an imu_stream, a thermal_stream or both")
         if imu_stream is not None and imu_stream == thermal_stream:
             raise ValueError(f"bridge {port!r}: imu and thermal streams need different names")
         self.port, self.baudrate = port, baudrate
         self.imu_stream, self.thermal_stream = imu_stream, thermal_stream
-        self.imu_rate, self.imu_batch, self.thermal_rate = imu_rate, imu_batch, thermal_rate
+        self.imu_rate_hz, self.imu_batch = imu_rate_hz, imu_batch
+        self.thermal_rate_hz = thermal_rate_hz
         self._client = None
         self._configured_connects = 0
         self._thermal_shape: tuple[int, int] = (-1, -1)
         self._applied: dict[str, float] = {}
+
+    @classmethod
+    def imu(cls, name: str = "imu", *, port: str, thermal_stream: str | None = None,
+            **kw) -> "BridgeSource":
+        """An IMU stream from the firmware bridge (optionally the same device's thermal
+        array)."""
+        return cls(port, imu_stream=name, thermal_stream=thermal_stream, **kw)
+
+    @classmethod
+    def thermal(cls, name: str = "thermal", *, port: str, **kw) -> "BridgeSource":
+        """A thermal-array stream from the firmware bridge (kelvin)."""
+        return cls(port, imu_stream=None, thermal_stream=name, **kw)
+
+    @property
+    def imu_rate(self) -> float | None:
+        """The old name of :attr:`imu_rate_hz`."""
+        return self.imu_rate_hz
+
+    @property
+    def thermal_rate(self) -> float | None:
+        """The old name of :attr:`thermal_rate_hz`."""
+        return self.thermal_rate_hz
 
     def _stream_infos(self) -> list[StreamInfo]:
         info = self._client.device_info if self._client is not None else None
@@ -50,14 +81,15 @@ class BridgeSource(Source):
         out = []
         if self.imu_stream is not None:
             rate = (self._applied.get("imu") or (info.imu_rate_hz if info is not None else 0.0)
-                    or self.imu_rate or 0.0)
+                    or self.imu_rate_hz or 0.0)
             extra = {"columns": ["ax", "ay", "az", "gx", "gy", "gz"]}
             if info is not None and info.imu_model:
                 extra["model"] = info.imu_model
             out.append(StreamInfo(self.imu_stream, "imu", rate, (-1, 6), "m/s^2, rad/s", dev, extra))
         if self.thermal_stream is not None:
             rate = (self._applied.get("thermal")
-                    or (info.thermal_rate_hz if info is not None else 0.0) or self.thermal_rate or 0.0)
+                    or (info.thermal_rate_hz if info is not None else 0.0)
+                    or self.thermal_rate_hz or 0.0)
             shape = self._thermal_shape
             if shape == (-1, -1) and info is not None and info.thermal_width:
                 shape = (info.thermal_height, info.thermal_width)
@@ -98,8 +130,9 @@ class BridgeSource(Source):
 
     def _maybe_configure(self) -> None:
         client = self._client
-        fields = {k: v for k, v in (("imu_rate_hz", self.imu_rate), ("imu_batch", self.imu_batch),
-                                    ("thermal_rate_hz", self.thermal_rate)) if v is not None}
+        fields = {k: v for k, v in (("imu_rate_hz", self.imu_rate_hz),
+                                    ("imu_batch", self.imu_batch),
+                                    ("thermal_rate_hz", self.thermal_rate_hz)) if v is not None}
         if client is None or not fields or not client.connected:
             return
         connects = client.health.connects
@@ -159,12 +192,6 @@ class BridgeSource(Source):
                       {"first_index": imu.first_index, "sync_error_ns": imu.sync_error_ns}, t)
 
 
-def imu_source(name: str = "imu", *, port: str, thermal_stream: str | None = None, **kw
-               ) -> BridgeSource:
-    """An IMU stream from the firmware bridge (optionally the same device's thermal array)."""
-    return BridgeSource(port, imu_stream=name, thermal_stream=thermal_stream, **kw)
-
-
-def bridge_thermal_source(name: str = "thermal", *, port: str, **kw) -> BridgeSource:
-    """A thermal-array stream from the firmware bridge (kelvin)."""
-    return BridgeSource(port, imu_stream=None, thermal_stream=name, **kw)
+# The factory functions' names from before they were classmethods (the docs use imu_source).
+imu_source = BridgeSource.imu
+bridge_thermal_source = BridgeSource.thermal

@@ -66,7 +66,7 @@ class ThermalSource(Frame16Source):
             raise OSError(f"OpenCV could not open thermal camera {self.device!r} (V4L2)")
         cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"Y16 "))
         cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)
-        request_format(cap, self.width, self.height, self.fps)
+        request_format(cap, self.width, self.height, self.rate_hz)
         self._cap = cap
 
     def _read_device(self) -> np.ndarray:
