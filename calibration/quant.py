@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -43,16 +42,15 @@ def recording_inputs(recordings: Sequence[str | os.PathLike], modalities: Iterab
                      hop_s: float = 0.5, show: bool = False) -> dict[str, np.ndarray]:
     """Model-ready inputs {modality: (N, ...)} from up to ``count`` windows per modality, spread
     evenly over ``recordings``."""
-    from edgebind.embedder import Embedder
+    from edgebind.embedder import window_input
     from edgebind.record import open_recording
     from edgebind.sensors.windows import WindowAssembler
     from edgebind.preprocess import PreprocessConfig
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     pre = preprocess or PreprocessConfig()
-    # Embedder.prepare only needs .preprocess: calling it keeps preprocessing identical to the
-    # embedder's without loading any model.
-    prep = SimpleNamespace(preprocess=pre, fold_audio_clips=False)  # the reference 3-clip input
+    # The embedder's own window preprocessing, without loading any model; audio as the
+    # reference's 3-clip input (no folding).
     want = set(modalities) if modalities is not None else None
     if want is not None and want - set(WINDOWED):
         raise ValueError(f"quant draws {', '.join(WINDOWED)} from recordings; not "
@@ -92,7 +90,7 @@ def recording_inputs(recordings: Sequence[str | os.PathLike], modalities: Iterab
                     for m, w in ws.windows.items():
                         if len(out.get(m, ())) < count:
                             out.setdefault(m, []).append(
-                                Embedder.prepare(prep, m, [w.model_item()])[0])
+                                window_input(m, w, pre, fold_audio_clips=False)[0])
 
             for s in progress(rep.samples(), n, f"windows {Path(r).name}", show):
                 if s.stream in names:

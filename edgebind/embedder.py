@@ -14,6 +14,7 @@ import numpy as np
 from edgebind import preprocess as pp
 from edgebind.modality import MODALITIES
 from edgebind.preprocess import PreprocessConfig
+from edgebind.preprocess.audio import window_features
 from edgebind.preprocess.text_spec import text_tokenizer_for_bundle
 from edgebind.preprocess.text_tokens import ClipTextTokenizer, TokenizedText
 
@@ -158,12 +159,13 @@ class Embedder:
 
     def preprocessor(self, modality: str) -> Callable[[Any], np.ndarray]:
         """The preprocessing of one sensor modality as a function of a ``Window``
-        (``edgebind.sensors.windows.Window``) -> a model-ready batch of one: the model and
+        (``edgebind.sensors.window.Window``) -> a model-ready batch of one: the model and
         its transform handed out as a pair, so pipelines need not know the input classes."""
         if modality not in self.modalities or modality == "text":
             raise ValueError(f"this embedder has no {modality!r} sensor tower; it has "
                              f"{', '.join(self.modalities)}")
-        return lambda window: self.prepare(modality, window.model_item())
+        cfg, fold = self.preprocess, self.fold_audio_clips
+        return lambda window: window_input(modality, window, cfg, fold_audio_clips=fold)
 
     def tokenize_text(self, texts: Any) -> tuple[TokenizedText, np.ndarray]:
         """Texts -> (tokens with a note per text: empty, truncated, unknown pieces; the text
@@ -177,16 +179,13 @@ class Embedder:
     def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:
         if modality not in self.modalities:
             raise ValueError(f"this embedder has no {modality!r} tower; it has {', '.join(self.modalities)}")
-        outs = []
-        for i in range(0, len(batch), batch_size):
-            chunk = batch[i:i + batch_size]
-            if self._bundle is not None:
-                outs.append(self._bundle.encoders[modality].embed(chunk))
-            else:
-                with self._torch.inference_mode():
-                    y = self._model({modality: self._torch.from_numpy(np.ascontiguousarray(chunk))})
-                outs.append(y[modality].float().numpy())
-        return np.concatenate(outs)
+        if self._bundle is not None:
+            run = self._bundle.encoders[modality].embed
+        else:   # the torch towers run as the bundle's torch backend runs them
+            from edgebind.runtime.backends.torch import run_tower
+            run = lambda chunk: run_tower(self._torch, self._model, modality, chunk)  # noqa: E731
+        return np.concatenate([run(batch[i:i + batch_size])
+                               for i in range(0, len(batch), batch_size)])
 
     def embed(self, batch_size: int = 8, **inputs: Any) -> dict[str, np.ndarray]:
         """``embed(text=[...], vision=[paths/arrays], audio=[(wave, rate)], depth=[metres],
@@ -200,6 +199,31 @@ class Embedder:
             raise ValueError(f"unknown modality {unknown}; expected some of {', '.join(MODALITIES)}")
         return {m: self.embed_batch(m, self.prepare(m, items), batch_size)
                 for m, items in inputs.items() if items is not None}
+
+
+def window_input(modality: str, window: Any, cfg: PreprocessConfig, *,
+                 fold_audio_clips: bool = True) -> np.ndarray:
+    """One sensor ``Window`` -> a model-ready batch of one, straight from its data.
+
+    A Window's data was checked where its samples entered the assembler, so this skips the
+    per-sample checks the raw-input path (:meth:`Embedder.prepare`) makes: audio goes to the
+    preprocessing in the (channels, frames) float64 layout the window was built in, at the
+    stream's own rate. ``fold_audio_clips`` as :meth:`Embedder.prepare` says."""
+    x = window.data
+    if modality == "vision":
+        return pp.images([x], params=cfg.vision)
+    if modality == "audio":
+        out = window_features(x.T, window.rate_hz, cfg.audio, fold_identical=fold_audio_clips)
+    elif modality == "imu":
+        out = pp.imu(x, window.timestamps_ns, params=cfg.imu)
+    elif modality == "depth":
+        out = pp.depth(x, params=cfg.depth)
+    elif modality == "thermal":
+        out = pp.thermal(x, params=cfg.thermal)
+    else:
+        raise ValueError(f"no sensor windows of modality {modality!r}; expected one of "
+                         "vision, audio, depth, thermal, imu")
+    return out[None]
 
 
 def _same_clip_count(clips: list[np.ndarray]) -> list[np.ndarray]:

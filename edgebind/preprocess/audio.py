@@ -180,17 +180,41 @@ def log_mel_clips(wave16k: np.ndarray, params: AudioParams | None = None, *,
     return out
 
 
-def normalise(raw: np.ndarray, params: AudioParams | None = None) -> np.ndarray:
+def normalize(raw: np.ndarray, params: AudioParams | None = None) -> np.ndarray:
     """Raw log-mel (clips, 128, T) -> model input (clips, 1, 128, T) float32."""
     p = params or AudioParams()
     return ((raw - p.mean) / p.std).astype(np.float32)[:, None]
+
+
+normalise = normalize   # the earlier spelling, kept for old imports
 
 
 def features_from_channels_first(x: np.ndarray, rate: int, params: AudioParams, *,
                                  fold_identical: bool = False) -> np.ndarray:
     """Validated (C, N) float64 at ``rate`` (consumed) -> (clips, 1, 128, T) float32."""
     wave = resample(x, rate, MODEL_RATE, params.lowpass_filter_width, params.rolloff)
-    return normalise(log_mel_clips(wave, params, fold_identical=fold_identical), params)
+    return normalize(log_mel_clips(wave, params, fold_identical=fold_identical), params)
+
+
+def window_features(channels_first: np.ndarray, rate: float, params: AudioParams, *,
+                    fold_identical: bool = False) -> np.ndarray:
+    """A trusted waveform -> (clips, 1, 128, T) float32: (C, N) float, finite, already checked
+    where its samples entered (a sensors ``Window``'s ``data.T``), so only what depends on the
+    model (rate, length) is checked here, not every sample again. Raw arrays from users go
+    through :func:`audio`, which checks everything."""
+    r = check_rate(rate)
+    x = np.asarray(channels_first, dtype=np.float64)
+    _check_length(x.shape[1], r)
+    if r == MODEL_RATE and np.shares_memory(x, channels_first):
+        x = x.copy()   # clips are centred in place (the reference quirk): never the caller's
+
+    return features_from_channels_first(x, r, params, fold_identical=fold_identical)
+
+
+def _check_length(n: int, rate: int) -> None:
+    if -(-n * MODEL_RATE // rate) < fb.FRAME_LENGTH:
+        raise ValueError(f"audio: need at least 25 ms (400 samples at {MODEL_RATE} Hz), got "
+                         f"{n} samples at {rate} Hz ({n / rate * 1000:.1f} ms)")
 
 
 def audio(waveform: Any, rate: int, *, layout: Layout = "channels_first",
@@ -209,8 +233,5 @@ def audio(waveform: Any, rate: int, *, layout: Layout = "channels_first",
     p = params or AudioParams()
     r = check_rate(rate)
     x = as_channels_first(waveform, layout)
-    n16 = -(-x.shape[1] * MODEL_RATE // r)
-    if n16 < fb.FRAME_LENGTH:
-        raise ValueError(f"audio: need at least 25 ms (400 samples at {MODEL_RATE} Hz), got "
-                         f"{x.shape[1]} samples at {r} Hz ({x.shape[1] / r * 1000:.1f} ms)")
+    _check_length(x.shape[1], r)
     return features_from_channels_first(x, r, p, fold_identical=fold_identical_clips)

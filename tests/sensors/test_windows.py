@@ -96,19 +96,24 @@ def test_full_windows_have_the_right_content():
     assert st["late"] == st["out_of_order"] == st["clock_jumps"] == st["invalid"] == 0
 
 
-def test_model_items_preprocess():
+def test_windows_preprocess():
     from edgebind import preprocess as pp
+    from edgebind.embedder import window_input
     from edgebind.preprocess.imu import ImuParams
     sets = by_end(run(WindowAssembler(INFOS, window_s=2.0, hop_s=0.5), world()))
     ws = sets[4.0]
-    item = ws.windows["audio"].model_item()
-    assert item.rate == RATE and item.layout == "frames_first"
-    assert pp.audio(item.waveform, item.rate, layout=item.layout).shape == (3, 1, 128, 204)
-    imu_item = ws.windows["imu"].model_item()
-    x = pp.imu(imu_item.samples, imu_item.timestamps_ns, params=ImuParams(window_s=2.0))
+    cfg = pp.PreprocessConfig(imu=ImuParams(window_s=2.0))
+    a = ws.windows["audio"]
+    assert a.rate_hz == RATE
+    x = window_input("audio", a, cfg, fold_audio_clips=False)
+    assert x.shape == (1, 3, 1, 128, 204)
+    # The window's trusted path gives what the raw-input path gives for the same samples.
+    np.testing.assert_array_equal(x[0], pp.audio(a.data, RATE, layout="frames_first"))
+    x = window_input("imu", ws.windows["imu"], cfg)
     # Our grid is the preprocessor's grid, so resampling again is the identity.
-    np.testing.assert_allclose(x, ws.windows["imu"].data.T, atol=1e-6)
-    assert ws.windows["vision"].model_item().dtype == np.uint8
+    np.testing.assert_allclose(x[0], ws.windows["imu"].data.T, atol=1e-6)
+    assert ws.windows["vision"].data.dtype == np.uint8
+    assert window_input("vision", ws.windows["vision"], cfg).shape == (1, 3, 224, 224)
 
 
 def test_audio_timestamp_jitter_is_absorbed():

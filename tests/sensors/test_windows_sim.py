@@ -37,7 +37,7 @@ def test_sim_windows_are_complete_and_model_ready(world):
     assert len(full) >= 4
     for ws in full:
         assert set(ws.windows) == {"vision", "depth", "thermal", "audio", "imu"}, ws.skipped
-        assert ws.windows["vision"].model_item().shape == (224, 224, 3)
+        assert ws.windows["vision"].data.shape == (224, 224, 3)
         assert ws.windows["depth"].data.dtype == np.float32 and ws.windows["depth"].data.ndim == 2
         assert ws.windows["thermal"].data.shape == (120, 160)
         assert ws.windows["audio"].meta["zero_filled_frames"] == 0

@@ -41,6 +41,12 @@ class TorchEncoder(Encoder):
         self._torch = torch
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
-        with self._torch.inference_mode():
-            y = self.model({self.modality: self._torch.from_numpy(batch)})[self.modality]
-        return y.float().numpy()
+        return run_tower(self._torch, self.model, self.modality, batch)
+
+
+def run_tower(torch: Any, model: Any, modality: str, batch: np.ndarray) -> np.ndarray:
+    """One batch through a torch tower (an ``edgebind.models`` model) -> float32 numpy: the one
+    place torch towers run, for this backend and ``Embedder``'s torch mode alike."""
+    with torch.inference_mode():
+        y = model({modality: torch.from_numpy(np.ascontiguousarray(batch))})[modality]
+    return y.float().numpy()
