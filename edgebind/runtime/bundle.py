@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edgebind.fileio import sha256_file
+from edgebind.runtime import backends
 from edgebind.runtime import cpu as cpu_info
 from edgebind.runtime import golden as golden_set
+from edgebind.runtime.backends import BACKENDS  # noqa: F401  (re-exported: the daemon config)
 from edgebind.runtime.encoder import Encoder
 from edgebind.runtime.manifest import BundleError, EncoderEntry, FileRef, Manifest, Variant
 from edgebind.runtime.onnx_refs import external_locations
@@ -25,12 +27,10 @@ from edgebind.space import check_same_space
 log = logging.getLogger("edgebind.runtime")
 
 MANIFEST = "manifest.json"
-BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
+# Each backend's variant families, fastest first ("NAME-gpu": when a GPU runs it).
 PRECISION_ORDER = {
-    "tensorrt": ("trt-int8", "trt-fp16"),
-    "onnxruntime-gpu": ("fp16", "fp32", "int8"),
-    "onnxruntime": ("int8", "fp32", "fp16"),
-    "torch": ("torch",),
+    **{b.name: b.precisions for b in backends.REGISTRY.values()},
+    **{f"{b.name}-gpu": b.gpu_precisions for b in backends.REGISTRY.values() if b.gpu_precisions},
 }
 # Golden-set agreement floors for variants whose manifest records none (older bundles).
 DEFAULT_THRESHOLD = {"fp32": 0.999, "torch": 0.999, "fp16": 0.995}
@@ -272,30 +272,16 @@ def _golden(root: Path, entry: EncoderEntry) -> golden_set.GoldenSet | None:
 
 
 def _backend_usable(name: str) -> bool:
-    if name == "tensorrt":
-        from edgebind.runtime.backends import tensorrt
-        return tensorrt.available()
-    if name == "onnxruntime":
-        from edgebind.runtime.backends import onnxruntime
-        return onnxruntime.available()
-    from edgebind.runtime.backends import torch as torch_backend
-    return torch_backend.available()
+    return backends.get(name).usable()
 
 
 def _natural_backend(variant: Variant) -> str:
-    return {"onnx": "onnxruntime", "tensorrt": "tensorrt", "torch": "torch"}[variant.format]
+    """The backend that runs this variant's file format."""
+    return backends.for_format(variant.format).name
 
 
 def _for_target(variant: Variant, target: str | None) -> bool:
     return variant.targets is None or (target is not None and target in variant.targets)
-
-
-def _order(be: str) -> tuple[str, ...]:
-    if be == "onnxruntime":
-        from edgebind.runtime.backends import onnxruntime
-        if onnxruntime.has_gpu_provider():
-            return PRECISION_ORDER["onnxruntime-gpu"]
-    return PRECISION_ORDER[be]
 
 
 def _candidates(root: Path, entry: EncoderEntry, backend: str, want: str | None,
@@ -304,11 +290,11 @@ def _candidates(root: Path, entry: EncoderEntry, backend: str, want: str | None,
     variants = entry.variants
     skipped = [f"{k} (made for {', '.join(v.targets or ())}; this CPU is {target or 'unknown'})"
                for k, v in variants.items() if not _for_target(v, target)]
-    backends = ["tensorrt", "onnxruntime", "torch"] if backend == "auto" else [backend]
-    usable = [be for be in backends if _backend_usable(be)]
+    names = backends.AUTO_ORDER if backend == "auto" else (backend,)
+    usable = [be for be in names if _backend_usable(be)]
     ordered: list[tuple[str, Variant]] = []
     for be in usable:
-        for fam in _order(be):
+        for fam in backends.get(be).order():
             ordered += [(be, v) for v in variants.values()
                         if v.family == fam and _natural_backend(v) == be and _for_target(v, target)]
     if want is None:
@@ -357,13 +343,5 @@ def _open(root: Path, manifest: Manifest, modality: str, backend: str, variant: 
           threads: int | None) -> Encoder:
     entry = manifest.encoders[modality]
     verify_external_data(root, variant)   # always: ONNX Runtime would follow any reference
-    args = (root / variant.file.file, modality, variant.precision, entry.input, entry.output,
-            manifest.space_id)
-    if backend == "tensorrt":
-        from edgebind.runtime.backends.tensorrt import TensorRTEncoder
-        return TensorRTEncoder(*args, threads=threads)
-    if backend == "onnxruntime":
-        from edgebind.runtime.backends.onnxruntime import OnnxRuntimeEncoder
-        return OnnxRuntimeEncoder(*args, threads=threads)
-    from edgebind.runtime.backends.torch import TorchEncoder
-    return TorchEncoder(*args, threads=threads, model_config=manifest.model.get("config"))
+    return backends.get(backend).open(root / variant.file.file, modality, variant.precision,
+                                      entry.input, entry.output, manifest, threads=threads)
