@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,9 +67,9 @@ class AdcClock:
 class BlockStamper:
     """Stamps consecutive audio blocks of a continuous stream. Pure bookkeeping, no I/O.
 
-    Audio is continuous between losses, so block ``k`` starts ``n_k / rate`` after the stream's
+    Audio is continuous between losses, so block ``k`` starts ``n_k / rate_hz`` after the stream's
     anchor (``n_k`` = frames delivered before it) and stamps are spaced exactly by the rate. Each
-    block gives one estimate of the anchor, ``c_k = m_k - n_k / rate``, where ``m_k`` is its ADC
+    block gives one estimate of the anchor, ``c_k = m_k - n_k / rate_hz``, where ``m_k`` is its ADC
     time mapped by :class:`AdcClock` (arrival minus duration when the driver reports none), and
     one upper bound, ``u_k`` = the same from its arrival (a frame cannot be captured after it was
     delivered). The anchor is the median of the last ``window`` estimates, capped by the smallest
@@ -81,7 +82,7 @@ class BlockStamper:
     visible in the stamps.
     """
 
-    rate: float
+    rate_hz: float
     window: int = 32
     max_latency_ns: int = 250_000_000
     gap_blocks: int = 3
@@ -115,13 +116,13 @@ class BlockStamper:
         return self._ahead >= self.gap_blocks
 
     def stamp(self, frames: int, adc_s: float, now_s: float, arrival_ns: int) -> int:
-        dur = frames * 1e9 / self.rate
+        dur = frames * 1e9 / self.rate_hz
         self.clock.update(now_s, arrival_ns)
         latest = arrival_ns - round(dur)  # its last frame was captured before we were called
         m = self.clock.to_host_ns(adc_s)
         has_adc = m is not None
         m = latest if m is None else min(m, latest)
-        before = self._frames * 1e9 / self.rate
+        before = self._frames * 1e9 / self.rate_hz
         if self._cands and self._lost_frames(m if has_adc else None, before, dur):
             self.reset()
             before = 0.0
@@ -139,33 +140,61 @@ class BlockStamper:
         return int(t)
 
 
+def _rate_hz(name: str, rate_hz: float | None, rate: float | None) -> float:
+    """``rate_hz``, or the deprecated ``rate`` (the same value); 16000 when neither is given."""
+    if rate is None:
+        return 16000 if rate_hz is None else rate_hz
+    if rate_hz is not None and rate_hz != rate:
+        raise ValueError(f"microphone {name!r}: rate={rate} and rate_hz={rate_hz} disagree; "
+                         "give rate_hz only (rate is its old name)")
+    warnings.warn("MicrophoneSource(rate=...) is deprecated; use rate_hz=", DeprecationWarning,
+                  stacklevel=3)
+    return rate
+
+
 class MicrophoneSource(Source):
     """One PortAudio input stream. ``device``: index, name (or a unique part of it) or None for
-    the default input; ``rate`` frames/s; ``channels``; ``block`` frames per sample (0 lets the
-    host API choose); ``latency`` as sounddevice takes it ("low", "high" or seconds)."""
+    the default input; ``rate_hz`` frames/s (``rate`` is its earlier, deprecated name);
+    ``channels``; ``block`` frames per sample (0 lets the host API choose); ``latency`` as
+    sounddevice takes it ("low", "high" or seconds).
+
+    Blocks go from the PortAudio callback to the reader through one hand-off list. Under
+    ``start()`` it is emptied by the capture thread, which never waits for the consumer, so the
+    only place blocks are dropped is the source's queue (``queue_size``, counted in health).
+    Read synchronously (``iter_samples()``) nothing else buffers, so the hand-off keeps at most
+    ``buffer_blocks`` and drops the oldest beyond, counted the same way."""
 
     kind = "microphone"
 
-    def __init__(self, name: str = "mic", *, device: int | str | None = None, rate: int = 16000,
-                 channels: int = 1, block: int = 512, latency: str | float | None = None,
-                 buffer_blocks: int = 64, max_latency_s: float | None = None, **kw) -> None:
+    def __init__(self, name: str = "mic", *, device: int | str | None = None,
+                 rate_hz: float | None = None, channels: int = 1, block: int = 512,
+                 latency: str | float | None = None, buffer_blocks: int = 64,
+                 max_latency_s: float | None = None, rate: float | None = None, **kw) -> None:
         super().__init__(**kw)
-        if rate <= 0 or channels <= 0 or block < 0:
+        rate_hz = _rate_hz(name, rate_hz, rate)
+        if not rate_hz > 0 or channels <= 0 or block < 0:
             raise ValueError(f"microphone {name!r}: rate and channels must be positive and block "
-                             f">= 0, got rate={rate} channels={channels} block={block}")
+                             f">= 0, got rate={rate_hz} channels={channels} block={block}")
         self.name, self.device = name, device
-        self.rate, self.channels, self.block, self.latency = int(rate), int(channels), int(block), latency
+        self.rate_hz, self.channels = rate_hz, int(channels)
+        self.block, self.latency = int(block), latency
         self._blocks: collections.deque[Sample] = collections.deque()
         self._max_blocks = int(buffer_blocks)
         self._cv = threading.Condition()
         self._stream = None
         self.max_latency_s = max_latency_s
-        self._stamper = BlockStamper(float(rate))
+        self._stamper = BlockStamper(float(rate_hz))
         self.overflows = 0
         self._device_name = "" if device is None else str(device)
 
+    @property
+    def rate(self) -> float:
+        """Deprecated name of :attr:`rate_hz`."""
+        return self.rate_hz
+
     def _stream_infos(self) -> list[StreamInfo]:
-        return [StreamInfo(self.name, "audio", float(self.rate), (self.block or -1, self.channels),
+        return [StreamInfo(self.name, "audio", float(self.rate_hz),
+                           (self.block or -1, self.channels),
                            "float32 [-1, 1]", f"portaudio:{self._device_name or 'default'}",
                            {"block": self.block})]
 
@@ -180,18 +209,18 @@ class MicrophoneSource(Source):
             self._blocks.clear()
         kw = {} if self.latency is None else {"latency": self.latency}
         try:
-            stream = sd.InputStream(device=self.device, samplerate=self.rate, channels=self.channels,
-                                    dtype="float32", blocksize=self.block, callback=self._callback,
+            stream = sd.InputStream(device=self.device, samplerate=self.rate_hz,
+                                    channels=self.channels, dtype="float32", blocksize=self.block, callback=self._callback,
                                     **kw)
         except sd.PortAudioError as exc:
-            raise OSError(f"cannot open {self._device_name} at {self.rate} Hz x {self.channels} "
-                          f"channels: {exc}") from None
+            raise OSError(f"cannot open {self._device_name} at {self.rate_hz} Hz x "
+                          f"{self.channels} channels: {exc}") from None
         # ADC times implying more latency than this are not believed (see BlockStamper).
         limit = self.max_latency_s
         if limit is None:
-            block_s = (stream.blocksize or 512) / self.rate
+            block_s = (stream.blocksize or 512) / self.rate_hz
             limit = max(0.05, 2 * float(stream.latency) + 2 * block_s)
-        self._stamper = BlockStamper(float(self.rate), max_latency_ns=int(limit * 1e9))
+        self._stamper = BlockStamper(float(self.rate_hz), max_latency_ns=int(limit * 1e9))
         try:
             stream.start()
         except sd.PortAudioError as exc:
@@ -210,8 +239,11 @@ class MicrophoneSource(Source):
             meta["overflow"] = True
             self._note_problem(self.name, "input overflow: the device dropped frames", dropped=1)
         sample = Sample(self.name, "audio", t_ns, indata.copy(), meta)
+        # Under start() the capture thread empties this at once and its queue is the one that
+        # drops; read synchronously, this is the only buffer, so it is bounded here.
+        bounded = not self._threads
         with self._cv:
-            if len(self._blocks) >= self._max_blocks:
+            if bounded and len(self._blocks) >= self._max_blocks:
                 self._blocks.popleft()
                 self._note_problem(self.name, "audio blocks not read in time: dropped oldest",
                                    dropped=1)
