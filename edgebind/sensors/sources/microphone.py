@@ -210,8 +210,8 @@ class MicrophoneSource(Source):
         kw = {} if self.latency is None else {"latency": self.latency}
         try:
             stream = sd.InputStream(device=self.device, samplerate=self.rate_hz,
-                                    channels=self.channels, dtype="float32", blocksize=self.block, callback=self._callback,
-                                    **kw)
+                                    channels=self.channels, dtype="float32",
+                                    blocksize=self.block, callback=self._callback, **kw)
         except sd.PortAudioError as exc:
             raise OSError(f"cannot open {self._device_name} at {self.rate_hz} Hz x "
                           f"{self.channels} channels: {exc}") from None
