@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from edgebind.anchor_report import (
+from edgebind.anchors.report import (
     CLOSE_COSINE, build_report, nearest_anchors, text_findings, too_close,
 )
 from edgebind.anchors import Anchor, AnchorSet, load_prompts
