@@ -2,7 +2,7 @@
 
 Opening walks the whole file once (``scan.py``): every record that checks out is kept, damage
 is stepped over and reported in ``Summary.skipped`` / ``Summary.lost`` instead of raised, and
-every chunk is held to the caps in ``ReadLimits``. Replay then reads chunks again as it goes,
+every chunk is held to the caps in ``ReadLimits``. Reading then takes chunks again as it goes,
 merging them on their time ranges, so samples come out in log-time order with memory bounded
 by how much chunks overlap in time (and by ``ReadLimits.max_buffered_bytes``).
 """
@@ -76,7 +76,7 @@ class Summary:
         return d
 
 
-class Replay:
+class RecordingReader:
     """An opened recording: ``streams``, ``metadata``, ``calibration``, ``summary()`` and
     ``samples()``. Use as a context manager or call ``close()``. ``limits`` caps what any one
     chunk may cost (see ``ReadLimits``)."""
@@ -166,7 +166,7 @@ class Replay:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> Replay:
+    def __enter__(self) -> RecordingReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -333,8 +333,12 @@ def _valid_info(d: Any) -> StreamInfo:
     return info
 
 
-def open_recording(path: str | os.PathLike, limits: ReadLimits | None = None) -> Replay:
+def open_recording(path: str | os.PathLike,
+                   limits: ReadLimits | None = None) -> RecordingReader:
     """Open a recording for summary and replay. Raises FileNotFoundError or RecordingError if
     the file is missing or not MCAP at all; a damaged or truncated file opens and reports what
     it lost. ``limits``: caps on chunk sizes (``ReadLimits``; defaults suit any real file)."""
-    return Replay(path, limits)
+    return RecordingReader(path, limits)
+
+
+Replay = RecordingReader   # its name before it matched RecordingWriter; still exported

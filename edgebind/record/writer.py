@@ -24,8 +24,8 @@ _COMPRESSION = {"zstd": CompressionType.ZSTD, "lz4": CompressionType.LZ4,
                 "none": CompressionType.NONE}
 
 
-class Recorder:
-    """``with Recorder("run.mcap") as rec: ch = rec.add_stream(info); rec.write(sample)``.
+class RecordingWriter:
+    """``with RecordingWriter("run.mcap") as rec: ch = rec.add_stream(info); rec.write(sample)``.
 
     ``chunk_size`` bounds how much a power cut can lose (about one chunk per file, uncompressed
     bytes). Refuses to overwrite an existing file unless ``overwrite=True``.
@@ -134,7 +134,7 @@ class Recorder:
     def streams(self) -> dict[str, StreamInfo]:
         return {k: v[1] for k, v in self._streams.items()}
 
-    def __enter__(self) -> Recorder:
+    def __enter__(self) -> RecordingWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -150,3 +150,6 @@ class Recorder:
         self._file.flush()
         if self._fsync:
             os.fsync(self._file.fileno())
+
+
+Recorder = RecordingWriter   # its name before it matched RecordingReader; still exported
