@@ -3,7 +3,7 @@ bridge), MCAP replay and the simulated world, all behind one :class:`Source` int
 stream configuration. See docs/sensors.md.
 
     from edgebind.sensors import CameraSource
-    with CameraSource("cam0", device=0, width=640, height=480, fps=30) as cam:
+    with CameraSource("cam0", device=0, width=640, height=480, rate_hz=30) as cam:
         for sample in cam.iter_samples(max_samples=10):
             print(sample.t_ns, sample.data.shape)          # uint8 H×W×3 RGB
 """
@@ -11,6 +11,7 @@ from edgebind.sample import Sample, StreamInfo
 from edgebind.sensors.base import Backoff, EndOfStream, HealthState, HealthStatus, Source
 from edgebind.sensors.config import (KINDS, StreamConfig, StreamConfigError, load_stream_configs,
                                      open_source, open_sources, parse_stream_configs)
+from edgebind.sensors.kinds import SOURCE_KINDS, SourceKind
 from edgebind.sensors.sources import (AdcClock, BridgeSource, CameraSource, DepthSource,
                                       MicrophoneSource, ReplaySource, SimSource, ThermalSource,
                                       bridge_thermal_source, imu_source, jetson_csi_pipeline)
@@ -20,8 +21,9 @@ from edgebind.sensors.windows import (Window, WindowAssembler, WindowSet,
 
 __all__ = [
     "AdcClock", "Backoff", "BridgeSource", "CameraSource", "DepthSource", "EndOfStream",
-    "HealthState", "HealthStatus", "KINDS", "MicrophoneSource", "ReplaySource", "Sample",
-    "SimSource", "Source", "StreamConfig", "StreamConfigError", "StreamInfo", "ThermalSource",
+    "HealthState", "HealthStatus", "KINDS", "MicrophoneSource", "ReplaySource", "SOURCE_KINDS",
+    "Sample", "SimSource", "Source", "SourceKind", "StreamConfig", "StreamConfigError",
+    "StreamInfo", "ThermalSource",
     "bridge_thermal_source", "imu_source", "jetson_csi_pipeline", "load_stream_configs",
     "open_source", "open_sources", "parse_stream_configs",
     "RingBuffer", "Window", "WindowAssembler", "WindowSet", "assembler_kwargs_from_profile",
