@@ -261,12 +261,12 @@ def sink_specs(tables: list[dict[str, Any]], path: Path) -> list[Any]:
 
 
 def _precisions() -> tuple[str, ...]:
-    from edgebind.runtime.bundle import PRECISION_ORDER
-    return tuple(sorted({p for ps in PRECISION_ORDER.values() for p in ps}))
+    from edgebind.runtime.backends import REGISTRY
+    return tuple(sorted({p for b in REGISTRY.values() for p in b.precisions}))
 
 
 def _backends() -> tuple[str, ...]:
-    from edgebind.runtime.bundle import BACKENDS
+    from edgebind.runtime.backends import BACKENDS
     return BACKENDS
 
 
