@@ -13,7 +13,7 @@ import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -184,23 +184,20 @@ class ScoreTrack:
 
 def recording_scores(recording: Path, bundle: Path | None, anchors: Path,
                      profile: Profile | None, hop_s: float = 0.5,
-                     detector_config: dict | None = None, show: bool = False) -> ScoreTrack:
+                     detector_config: dict | None = None, show: bool = False, *,
+                     embedder: Any = None) -> ScoreTrack:
     """Replay ``recording`` through the pipeline (profile applied) and collect every window's
-    per-anchor scores."""
+    per-anchor scores. ``embedder``: one already loaded from ``bundle`` (loaded here if None)."""
     try:
         from edgebind.anchors import AnchorSet
         from edgebind.detect import Detector, DetectorConfig
         from edgebind.pipeline import Pipeline, PipelineConfig
     except ImportError as exc:  # pragma: no cover - the parts ship together
         raise RuntimeError(f"thresholds from recordings need the detection pipeline ({exc})") from None
-    from edgebind.embedder import Embedder
     from edgebind.record import open_recording
 
     from edgebind.calibration.report import progress
-    if bundle is None:
-        from edgebind.assets import default_bundle_path
-        bundle = default_bundle_path()
-    emb = Embedder.from_bundle(bundle)
+    emb = embedder if embedder is not None else _load_embedder(bundle)
     aset = AnchorSet.load(anchors, space_id=emb.space_id)
     cfg = DetectorConfig.from_dict(detector_config or {}, source="--detector")
     det = Detector(aset, cfg, thresholds={})
@@ -215,6 +212,12 @@ def recording_scores(recording: Path, bundle: Path | None, anchors: Path,
     names = [a.name for a in aset.targets]
     scores = np.array([[r.get(a, np.nan) for a in names] for r in rows], dtype=np.float64)
     return ScoreTrack(names, scores.reshape(-1, len(names)), len(rows) * hop_s / 3600, hop_s)
+
+
+def _load_embedder(bundle: Path | None) -> Any:
+    from edgebind.assets import default_bundle_path
+    from edgebind.embedder import Embedder
+    return Embedder.from_bundle(bundle if bundle is not None else default_bundle_path())
 
 
 def load_scores_file(path: Path) -> tuple[list[str], list[np.ndarray], float, float,
@@ -272,42 +275,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="TOML with a [detector] table (as the daemon config) for scoring")
 
 
+@dataclass
+class Background:
+    """Scores to set thresholds from: per-recording background segments (windows, anchors),
+    their hours in all, the hop, positive clips' peak scores per anchor, and the space."""
+
+    anchors: list[str]
+    segments: list[np.ndarray]
+    hours: float
+    hop_s: float
+    positives: dict[str, list[float]]
+    space_id: str | None = None
+
+
+def _from_scores_file(path: Path) -> Background:
+    anchors, segs, hours, hop, pos = load_scores_file(path)
+    return Background(anchors, segs, hours, hop, {k: list(v) for k, v in pos.items()})
+
+
+def _from_recordings(args: argparse.Namespace, profile: Profile) -> Background:
+    """Background and positive clips scored through the pipeline, as the daemon would."""
+    if not args.recording:
+        raise ValueError("thresholds needs background --recording files (or --scores)")
+    if args.anchors is None:
+        raise ValueError("thresholds from recordings needs --anchors FILE")
+    det_cfg = None
+    if args.detector is not None:
+        from edgebind.fileio import parse_toml
+        doc = parse_toml(Path(args.detector).read_bytes(), str(args.detector))
+        det_cfg = doc.get("detector", {})
+    emb = _load_embedder(args.bundle)
+    profile.check(space_id=emb.space_id, source="the profile")
+
+    def scores(path: str) -> ScoreTrack:
+        return recording_scores(Path(path), args.bundle, args.anchors, profile, args.hop,
+                                det_cfg, args.progress, embedder=emb)
+    tracks = [scores(r) for r in args.recording]
+    bg = Background(tracks[0].anchors, [t.scores for t in tracks], sum(t.hours for t in tracks),
+                    args.hop, {}, emb.space_id)
+    for spec in args.positives:
+        name, _, f = spec.partition("=")
+        if not f or name not in bg.anchors:
+            raise ValueError(f"--positives {spec!r}: expected ANCHOR=FILE.mcap with ANCHOR one "
+                             f"of {bg.anchors}")
+        t = scores(f)
+        col = t.scores[:, t.anchors.index(name)]
+        bg.positives.setdefault(name, []).append(float(np.nanmax(col)) if np.isfinite(col).any()
+                                                 else -np.inf)
+    return bg
+
+
 def run(args: argparse.Namespace, profile: Profile) -> Result:
-    positives: dict[str, list[float]] = {}
-    space_id = None
-    if args.scores is not None:
-        anchors, segs, hours, hop, pos = load_scores_file(args.scores)
-        positives = {k: list(v) for k, v in pos.items()}
-    else:
-        if not args.recording:
-            raise ValueError("thresholds needs background --recording files (or --scores)")
-        if args.anchors is None:
-            raise ValueError("thresholds from recordings needs --anchors FILE")
-        det_cfg = None
-        if args.detector is not None:
-            from edgebind.fileio import parse_toml
-            doc = parse_toml(Path(args.detector).read_bytes(), str(args.detector))
-            det_cfg = doc.get("detector", {})
-        from edgebind.embedder import Embedder
-        from edgebind.assets import default_bundle_path
-        space_id = Embedder.from_bundle(args.bundle or default_bundle_path()).space_id
-        profile.check(space_id=space_id, source="the profile")
-        tracks = [recording_scores(Path(r), args.bundle, args.anchors, profile, args.hop, det_cfg,
-                                   args.progress) for r in args.recording]
-        anchors, hop = tracks[0].anchors, args.hop
-        segs = [t.scores for t in tracks]
-        hours = sum(t.hours for t in tracks)
-        for spec in args.positives:
-            name, _, f = spec.partition("=")
-            if not f or name not in anchors:
-                raise ValueError(f"--positives {spec!r}: expected ANCHOR=FILE.mcap with ANCHOR one "
-                                 f"of {anchors}")
-            t = recording_scores(Path(f), args.bundle, args.anchors, profile, args.hop, det_cfg,
-                                 args.progress)
-            col = t.scores[:, t.anchors.index(name)]
-            positives.setdefault(name, []).append(float(np.nanmax(col)) if np.isfinite(col).any()
-                                                  else -np.inf)
-    gap = max(1, int(round(args.gap / hop))) if args.gap else 1
+    bg = (_from_scores_file(args.scores) if args.scores is not None
+          else _from_recordings(args, profile))
+    hours = bg.hours
+    gap = max(1, int(round(args.gap / bg.hop_s))) if args.gap else 1
     res = Result("thresholds")
     res.estimates.update({"background_hours": hours, "target_fa_per_hour": args.target_fa,
                           "anchors": {}})
@@ -315,43 +337,49 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
         res.notes.append(f"{hours * 60:.1f} min of background cannot show {args.target_fa} "
                          f"false alarms/h at {args.confidence:.0%} confidence: thresholds are set "
                          "above every background score; record more background")
-    plt = pyplot() if args.plot_dir is not None and positives else None
-    for j, name in enumerate(anchors):
-        col = [s[:, j] for s in segs]
+    plt = pyplot() if args.plot_dir is not None and bg.positives else None
+    for j, name in enumerate(bg.anchors):
+        col = [s[:, j] for s in bg.segments]
         ch = threshold_for_rate(col, hours, args.target_fa, gap, args.confidence)
         profile.thresholds[name] = round(ch.threshold, 6)
         info = {"threshold": ch.threshold, "background_alarms": ch.alarms,
                 "background_fa_per_hour": ch.rate_per_hour, "allowed_alarms": ch.allowed,
                 "above_all_background": ch.limited_by_data}
-        if name in positives:
-            pc = pr_curve(np.array(positives[name]), col, hours, gap)
-            rec = float(np.mean(np.array(positives[name]) >= ch.threshold))
-            info.update({"recall_at_threshold": rec, "positive_clips": len(positives[name])})
+        if name in bg.positives:
+            peaks = np.array(bg.positives[name])
+            rec = float(np.mean(peaks >= ch.threshold))
+            info.update({"recall_at_threshold": rec, "positive_clips": len(peaks)})
             res.checks.append(Check(f"{name} recall at threshold", rec, 0.8, ">="))
             if plt is not None:
-                out = plot_path(args.plot_dir, f"thresholds_pr_{_safe(name)}.png")
-                fig, axs = plt.subplots(1, 2, figsize=(10, 4))
-                axs[0].plot(pc.recall, pc.precision)
-                axs[0].set_xlabel("recall")
-                axs[0].set_ylabel("precision")
-                axs[0].set_title(f"{name}: precision / recall")
-                axs[1].plot(pc.thresholds, pc.false_alarms_per_hour, label="false alarms / h")
-                axs[1].plot(pc.thresholds, pc.recall * max(1.0, pc.false_alarms_per_hour.max()),
-                            label="recall (scaled)")
-                axs[1].axvline(ch.threshold, color="r", ls="--", label="chosen threshold")
-                axs[1].set_xlabel("threshold")
-                axs[1].legend()
-                fig.tight_layout()
-                fig.savefig(out, dpi=100)
-                plt.close(fig)
-                res.plots.append(str(out))
+                res.plots.append(_plot_pr(plt, args.plot_dir, name,
+                                          pr_curve(peaks, col, hours, gap), ch.threshold))
         res.estimates["anchors"][name] = info
         res.checks.append(Check(f"{name} background false alarms/h", ch.rate_per_hour,
                                 args.target_fa, unit="/h"))
-    res.estimates["thresholds"] = {a: profile.thresholds[a] for a in anchors}
-    if space_id:
-        profile.space_id = space_id
+    res.estimates["thresholds"] = {a: profile.thresholds[a] for a in bg.anchors}
+    if bg.space_id:
+        profile.space_id = bg.space_id
     return res
+
+
+def _plot_pr(plt: Any, plot_dir: Path, name: str, pc: PRCurve, threshold: float) -> str:
+    """Precision/recall and false alarms per hour over the threshold; returns the PNG path."""
+    out = plot_path(plot_dir, f"thresholds_pr_{_safe(name)}.png")
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    axs[0].plot(pc.recall, pc.precision)
+    axs[0].set_xlabel("recall")
+    axs[0].set_ylabel("precision")
+    axs[0].set_title(f"{name}: precision / recall")
+    axs[1].plot(pc.thresholds, pc.false_alarms_per_hour, label="false alarms / h")
+    axs[1].plot(pc.thresholds, pc.recall * max(1.0, pc.false_alarms_per_hour.max()),
+                label="recall (scaled)")
+    axs[1].axvline(threshold, color="r", ls="--", label="chosen threshold")
+    axs[1].set_xlabel("threshold")
+    axs[1].legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return str(out)
 
 
 def _safe(name: str) -> str:

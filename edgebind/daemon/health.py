@@ -91,14 +91,7 @@ def prometheus_text(metrics: dict[str, Any], health: dict[str, Any],
           metrics.get("queue_depth", 0))
     t.add("edgebind_queue_capacity", "gauge", "Window queue capacity.",
           metrics.get("queue_capacity", 0))
-    for k, v in sorted((metrics.get("assembler") or {}).items()):
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            t.add("edgebind_assembler_total", "counter", "Window assembler counters.", v, kind=k)
-        elif isinstance(v, dict):
-            for k2, v2 in sorted(v.items()):
-                if isinstance(v2, (int, float)):
-                    t.add("edgebind_assembler_total", "counter", "Window assembler counters.",
-                          v2, kind=k, key=k2)
+    _assembler(t, metrics.get("assembler") or {})
     for name, n in sorted(metrics.get("events", {}).items()):
         t.add("edgebind_events_total", "counter", "Events emitted per anchor.", n, event=name)
     for stage, n in sorted(metrics.get("errors", {}).items()):
@@ -108,7 +101,30 @@ def prometheus_text(metrics: dict[str, Any], health: dict[str, Any],
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 t.add("edgebind_sink_stat", "gauge", "Sink counters (emitted, dropped, ...).", v,
                       sink=sink, stat=k)
-    for modality, e in sorted((metrics.get("encoders") or {}).items()):
+    _encoders(t, metrics.get("encoders") or {})
+    for stage, snap in sorted((metrics.get("latency") or {}).items()):
+        t.histogram("edgebind_stage_latency_seconds", "Per-stage latency in seconds.", snap,
+                    stage=stage)
+    t.add("edgebind_healthy", "gauge", "1 when /healthz answers 200.",
+          0 if health.get("status") == "failing" else 1)
+    for k, v in sorted((extra or {}).items()):
+        t.add(k, "gauge", k.replace("_", " ") + ".", v)
+    return "\n".join(t.lines) + "\n"
+
+
+def _assembler(t: _Text, stats: dict[str, Any]) -> None:
+    for k, v in sorted(stats.items()):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            t.add("edgebind_assembler_total", "counter", "Window assembler counters.", v, kind=k)
+        elif isinstance(v, dict):
+            for k2, v2 in sorted(v.items()):
+                if isinstance(v2, (int, float)):
+                    t.add("edgebind_assembler_total", "counter", "Window assembler counters.",
+                          v2, kind=k, key=k2)
+
+
+def _encoders(t: _Text, encoders: dict[str, dict[str, Any]]) -> None:
+    for modality, e in sorted(encoders.items()):
         t.add("edgebind_encoder_info", "gauge",
               "The variant each modality runs on this machine (status: verified, fallback, "
               "unverified).", 1, modality=modality, variant=e.get("variant", "?"),
@@ -121,14 +137,6 @@ def prometheus_text(metrics: dict[str, Any], health: dict[str, Any],
             t.add("edgebind_encoder_check_agreement", "gauge",
                   "Golden-set agreement (centred cosine, min) of the running variant at load.",
                   check["agreement_min"], modality=modality, variant=e.get("variant", "?"))
-    for stage, snap in sorted((metrics.get("latency") or {}).items()):
-        t.histogram("edgebind_stage_latency_seconds", "Per-stage latency in seconds.", snap,
-                    stage=stage)
-    t.add("edgebind_healthy", "gauge", "1 when /healthz answers 200.",
-          0 if health.get("status") == "failing" else 1)
-    for k, v in sorted((extra or {}).items()):
-        t.add(k, "gauge", k.replace("_", " ") + ".", v)
-    return "\n".join(t.lines) + "\n"
 
 
 class HealthServer:

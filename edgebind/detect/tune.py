@@ -1,6 +1,7 @@
 """Tune a detector on labelled streams: record each window's embeddings once (the real pipeline
-over simulated worlds), then replay them through real ``Detector`` objects for every candidate
-setting and score the events with the demo's one-to-one matching. Torch-free.
+over simulated worlds: ``edgebind.pipeline.recorder.record_world``, above this package), then
+replay them through real ``Detector`` objects for every candidate setting and score the events
+with the demo's one-to-one matching. Torch-free.
 
 In the threshold and margin modes every anchor's on/off state is independent of the others, so
 one replay at a level scores that level for every anchor at once; each anchor then keeps the
@@ -22,36 +23,21 @@ import numpy as np
 from edgebind.detect.tuned import FORMAT, load_tuned, save_tuned  # noqa: F401
 
 
+def __getattr__(name: str) -> Any:
+    # The old home of record_world. Resolved only when asked for, so that importing the
+    # detector never imports the pipeline above it; callers import it from its new home.
+    if name == "record_world":
+        from edgebind.pipeline.recorder import record_world
+        return record_world
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass
 class Recording:
     """Per-window embeddings of one stream and its labelled ground truth."""
 
     windows: list[tuple[int, int, dict[str, np.ndarray]]]
     truth: list[tuple[str, int, int]]
-
-
-def record_world(embedder: Any, anchor_set: Any, scenario: str, seed: int, *,
-                 duration_s: float = 60.0, difficulty: float = 1.0) -> Recording:
-    """Runs the pipeline (synchronously) over a simulated world, keeping every window's
-    embeddings."""
-    from edgebind.detect import Detector, DetectorConfig
-    from edgebind.pipeline import Pipeline, PipelineConfig
-    from edgebind.sim import World
-
-    windows: list[tuple[int, int, dict[str, np.ndarray]]] = []
-
-    class _Recorder(Detector):
-        def update(self, t_start_ns, t_end_ns, embeddings, streams=()):  # type: ignore[override]
-            windows.append((int(t_start_ns), int(t_end_ns),
-                            {k: np.array(v, dtype=np.float32) for k, v in embeddings.items()}))
-            return super().update(t_start_ns, t_end_ns, embeddings, streams)
-
-    world = World(scenario, seed=seed, duration_s=duration_s, difficulty=difficulty)
-    pipe = Pipeline([], embedder, anchor_set, _Recorder(anchor_set, DetectorConfig()), [],
-                    config=PipelineConfig(), stream_infos=world.stream_infos)
-    for _ in pipe.run_sync(world.samples()):
-        pass
-    return Recording(windows, [(o.event, o.t_start_ns, o.t_end_ns) for o in world.timeline])
 
 
 def replay(recordings: Iterable[Recording], anchor_set: Any, config: Any, targets: Sequence[str],

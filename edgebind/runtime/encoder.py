@@ -2,17 +2,44 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import numpy as np
 
 from edgebind.errors import EdgeBindError
 from edgebind.runtime.manifest import TensorSpec
 
+if TYPE_CHECKING:
+    from edgebind.preprocess import PreprocessConfig
+    from edgebind.runtime.bundle import Bundle
+
 _DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64, "int32": np.int32}
 
 
 class InputError(EdgeBindError, ValueError):
     """An input batch that does not fit the encoder; the message names the expected input."""
+
+
+class SupportsEmbedding(Protocol):
+    """What a pipeline needs of an embedder (``edgebind.Embedder`` is one, over a bundle or torch
+    towers): its towers and space; per sensor modality a preprocessor (a ``Window`` -> a
+    model-ready batch of one) and ``embed_batch`` (model-ready batch -> float32 (N, D)).
+    ``preprocess`` (the model's preprocessing parameters, which set the default window
+    lengths) and ``bundle`` (for the encoders' report) may be None: the pipeline then uses 2 s
+    windows and reports no encoders."""
+
+    modalities: tuple[str, ...]
+    preprocess: PreprocessConfig | None
+
+    @property
+    def space_id(self) -> str | None: ...
+
+    @property
+    def bundle(self) -> Bundle | None: ...
+
+    def preprocessor(self, modality: str) -> Callable[[Any], np.ndarray]: ...
+
+    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray: ...
 
 
 class Encoder(ABC):

@@ -18,13 +18,32 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
 from edgebind.sample import Sample, StreamInfo
 
 log = logging.getLogger(__name__)
 
 HealthState = Literal["ok", "degraded", "disconnected"]
+
+
+class SampleSource(Protocol):
+    """What a pipeline needs of a source (every :class:`Source` is one; so is any object with
+    these members, e.g. a benchmark's replay of a pre-rendered world): the streams it produces;
+    ``start`` (deliver samples to ``on_sample`` from its own threads) and ``stop``; or
+    ``iter_samples`` (read synchronously); and ``health()``, per stream a ``HealthStatus``, a
+    dict or any object with the same fields."""
+
+    @property
+    def streams(self) -> list[StreamInfo]: ...
+
+    def start(self, on_sample: Callable[[Sample], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def iter_samples(self) -> Iterator[Sample]: ...
+
+    def health(self) -> Mapping[str, Any]: ...
 
 
 class EndOfStream(Exception):

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -42,6 +42,21 @@ def encode_line(event: dict[str, Any]) -> bytes:
     """One event as a line of compact JSON (UTF-8, ends with a newline, NaN -> null)."""
     return (json.dumps(_finite(event), separators=(",", ":"), ensure_ascii=False,
                        allow_nan=False, default=_json_default) + "\n").encode("utf-8")
+
+
+class EventSink(Protocol):
+    """What a pipeline needs of a sink (every :class:`Sink` is one): ``emit`` an event dict
+    without blocking, ``close`` at shutdown, ``stats()`` and a ``name`` for ``/metrics``. The
+    pipeline tolerates a bare object with ``emit`` only: without ``stats`` or ``name`` it is
+    left out of or named by its class in ``/metrics``; a failing ``close`` is counted."""
+
+    name: str
+
+    def emit(self, event: dict[str, Any]) -> Any: ...
+
+    def close(self) -> None: ...
+
+    def stats(self) -> dict[str, Any]: ...
 
 
 class Sink:
