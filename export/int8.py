@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -87,69 +87,96 @@ def measure_path(trial: Trial, here: str | None, work: Path) -> Path:
     return exact
 
 
-def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, calib, ref,
-         options, work: Path, here: str | None, external: bool,
-         embed: Callable[[Path, np.ndarray], tuple[np.ndarray, float]],
-         slack: float = SLACK) -> list[Int8Variant]:
-    """Quantize, measure and choose; returns one Int8Variant per distinct file. ``slack``: the
-    accuracy a faster encoding may give up (0: the most accurate one always)."""
-    trials: dict[tuple[str, bool], Trial] = {}
+@dataclass
+class _Bench:
+    """Quantizes and measures each (weights, SmoothQuant) form once, however many targets ask
+    for it; a form ONNX Runtime cannot build or run is kept with its error."""
 
-    def trial(weights: str, sq: bool) -> Trial:
-        if (weights, sq) in trials:
-            return trials[(weights, sq)]
+    sources: dict[bool, Path]
+    m: str
+    scheme: str
+    calib: Any
+    ref: Any
+    options: Any
+    work: Path
+    here: str | None
+    external: bool
+    embed: Callable[[Path, np.ndarray], tuple[np.ndarray, float]]
+    trials: dict[tuple[str, bool], Trial] = field(default_factory=dict)
+
+    def trial(self, weights: str, sq: bool) -> Trial:
+        if (weights, sq) in self.trials:
+            return self.trials[(weights, sq)]
         t = Trial(weights, sq)
-        path = work / f"{m}.int8-{scheme}-{weights}{'-sq' if sq else ''}.onnx"
+        path = self.work / f"{self.m}.int8-{self.scheme}-{weights}{'-sq' if sq else ''}.onnx"
         try:
-            t.info = quantize.to_int8(sources[sq], path, scheme, m, calib.calibration,
-                                      external=external, weights=weights,
-                                      quantize_stems=options.quantize_stems)
+            t.info = quantize.to_int8(self.sources[sq], path, self.scheme, self.m,
+                                      self.calib.calibration, external=self.external,
+                                      weights=weights, quantize_stems=self.options.quantize_stems)
             t.path = path
-            got, sec = embed(measure_path(t, here, work), calib.held_out)
+            got, sec = self.embed(measure_path(t, self.here, self.work), self.calib.held_out)
             t.embeddings = got
-            t.accuracy = accuracy.compare(ref, got, options.anchors)
-            if t.path == measure_path(t, here, work):
+            t.accuracy = accuracy.compare(self.ref, got, self.options.anchors)
+            if t.path == measure_path(t, self.here, self.work):
                 t.sec_per_batch8 = sec   # speed only where this CPU runs the file as-is
         except Exception as exc:  # a form ONNX Runtime cannot build or run is reported
             t.error = f"{type(exc).__name__}: {exc}"[:300]
-        trials[(weights, sq)] = t
+        self.trials[(weights, sq)] = t
         return t
 
-    chosen: dict[str, Trial] = {}
-    for target in targets:
-        best_per_weights = []
-        for w in candidate_weights(target, getattr(options, "int8_weights", None)):
-            plain = trial(w, False)
-            smooth = trial(w, True) if True in sources else None
-            keep = plain
-            if smooth is not None and smooth.score > plain.score + SMOOTHQUANT_GAIN:
-                keep = smooth
-            best_per_weights.append(keep)
-        usable = [t for t in best_per_weights if not t.error]
-        if not usable:
-            raise RuntimeError(f"{m} int8 for {target}: no INT8 form could be built: "
-                               + "; ".join(f"{t.weights}: {t.error}" for t in best_per_weights))
-        top = max(t.score for t in usable)
-        ok = [t for t in usable if t.score >= top - slack and
-              (options.min_cosine is None or t.score >= options.min_cosine)]
-        chosen[target] = ok[0] if ok else max(usable, key=lambda t: t.score)
+
+def _choose(bench: _Bench, target: str, only: tuple[str, ...] | None, slack: float) -> Trial:
+    """``target``'s form: per encoding with SmoothQuant only where it helps, then the fastest
+    within ``slack`` of the most accurate that meets ``--min-cosine`` (else the most accurate)."""
+    best_per_weights = []
+    for w in candidate_weights(target, only):
+        plain = bench.trial(w, False)
+        smooth = bench.trial(w, True) if True in bench.sources else None
+        keep = plain
+        if smooth is not None and smooth.score > plain.score + SMOOTHQUANT_GAIN:
+            keep = smooth
+        best_per_weights.append(keep)
+    usable = [t for t in best_per_weights if not t.error]
+    if not usable:
+        raise RuntimeError(f"{bench.m} int8 for {target}: no INT8 form could be built: "
+                           + "; ".join(f"{t.weights}: {t.error}" for t in best_per_weights))
+    top = max(t.score for t in usable)
+    min_cosine = bench.options.min_cosine
+    ok = [t for t in usable if t.score >= top - slack and
+          (min_cosine is None or t.score >= min_cosine)]
+    return ok[0] if ok else max(usable, key=lambda t: t.score)
+
+
+def _variants(chosen: dict[str, Trial], trials: dict[tuple[str, bool], Trial],
+              only: tuple[str, ...] | None) -> list[Int8Variant]:
+    """One variant per distinct chosen form, with everything measured for its targets."""
     groups: dict[tuple[str, bool], list[str]] = {}
     for target, t in chosen.items():
         groups.setdefault((t.weights, t.smoothquant), []).append(target)
     out = []
     for (w, sq), tgts in groups.items():
-        t = trials[(w, sq)]
         measured = {f"{wt}{'+smoothquant' if s else ''}": tr.summary()
                     for (wt, s), tr in trials.items()
-                    if any(wt in candidate_weights(x, getattr(options, "int8_weights", None))
-                           for x in tgts)}
-        out.append(Int8Variant(variant_key(w), sorted(tgts), t, measured))
+                    if any(wt in candidate_weights(x, only) for x in tgts)}
+        out.append(Int8Variant(variant_key(w), sorted(tgts), trials[(w, sq)], measured))
     keys = [v.key for v in out]
     if len(set(keys)) != len(keys):  # same weights, different SmoothQuant choice: tell apart
         for v in out:
             if v.trial.smoothquant:
                 v.key += "-sq"
     return out
+
+
+def plan(targets: list[str], sources: dict[bool, Path], m: str, scheme: str, calib, ref,
+         options, work: Path, here: str | None, external: bool,
+         embed: Callable[[Path, np.ndarray], tuple[np.ndarray, float]],
+         slack: float = SLACK) -> list[Int8Variant]:
+    """Quantize, measure and choose; returns one Int8Variant per distinct file. ``slack``: the
+    accuracy a faster encoding may give up (0: the most accurate one always)."""
+    bench = _Bench(sources, m, scheme, calib, ref, options, work, here, external, embed)
+    only = getattr(options, "int8_weights", None)
+    chosen = {target: _choose(bench, target, only, slack) for target in targets}
+    return _variants(chosen, bench.trials, only)
 
 
 def manifest_info(v: Int8Variant, here: str | None, sq_stats, **quantization) -> dict:
