@@ -31,16 +31,14 @@ import numpy as np
 
 from edgebind.sample import NS, Sample, StreamInfo
 from edgebind.sensors.intake import StreamState, guess_rate, prepare_sample
-from edgebind.sensors.layout import grid_ceil as _grid_ceil
-from edgebind.sensors.layout import imu_on_grid, lay_audio
-from edgebind.sensors.layout import ns as _ns
+from edgebind.sensors.layout import grid_ceil, imu_on_grid, lay_audio, ns
 from edgebind.sensors.ring import RingBuffer
 from edgebind.sensors.timeline import Timeline
 from edgebind.sensors.window import (FRAME_MODALITIES, SERIES_MODALITIES, WINDOW_MODALITIES,
                                      Window, WindowSet)
 
 __all__ = ["FRAME_MODALITIES", "SERIES_MODALITIES", "WINDOW_MODALITIES", "Window",
-           "WindowAssembler", "WindowSet", "assembler_kwargs_from_profile", "audio_gain"]
+           "WindowAssembler", "WindowSet"]
 
 Correction = Callable[[np.ndarray], np.ndarray]
 
@@ -81,14 +79,14 @@ class WindowAssembler:
                         lateness_s=lateness_s, audio_max_missing=audio_max_missing,
                         imu_rows=imu_rows, audio_jitter_s=audio_jitter_s,
                         imu_max_gap_s=imu_max_gap_s, clock_jump_s=clock_jump_s)
-        self.hop_ns = _ns(hop_s)
-        self.tol_ns = _ns(frame_tolerance_s)
-        self.lateness_ns = _ns(lateness_s)
+        self.hop_ns = ns(hop_s)
+        self.tol_ns = ns(frame_tolerance_s)
+        self.lateness_ns = ns(lateness_s)
         self.imu_rows = int(imu_rows)
         self.audio_max_missing = float(audio_max_missing)
-        self.jitter_ns = _ns(audio_jitter_s)
-        self.imu_gap_ns = _ns(imu_max_gap_s)
-        self.jump_ns = _ns(clock_jump_s)
+        self.jitter_ns = ns(audio_jitter_s)
+        self.imu_gap_ns = ns(imu_max_gap_s)
+        self.jump_ns = ns(clock_jump_s)
         self._max_items = int(max_items_per_stream)
         self._offsets = {k: int(v) for k, v in (time_offsets_ns or {}).items()}
         self._corrections = _merge_corrections(imu_corrections or {}, corrections or {})
@@ -171,8 +169,8 @@ class WindowAssembler:
             age = self.window_s.get(m, 2.0) + (self.lateness_ns + self.hop_ns
                                                + self.imu_gap_ns) / NS + 1.0
         st = StreamState(info=info, ring=RingBuffer(max_age_s=age, max_count=self._max_items),
-                     offset_ns=self._offsets.get(info.stream, 0),
-                     correction=self._corrections.get(info.stream))
+                         offset_ns=self._offsets.get(info.stream, 0),
+                         correction=self._corrections.get(info.stream))
         if m == "audio" and len(info.shape) == 2 and info.shape[1] > 0:
             st.channels = int(info.shape[1])
         self._streams[info.stream] = st
@@ -209,7 +207,6 @@ class WindowAssembler:
             st.newest_ns = t if st.newest_ns is None else max(st.newest_ns, t)
             st.ring.push(t, item, end)
 
-
     # -- emission --------------------------------------------------------------------------
     def _emit_until(self, limit: int) -> list[WindowSet]:
         out: list[WindowSet] = []
@@ -219,26 +216,26 @@ class WindowAssembler:
         oldest = min(s.ring.oldest_t_ns for s in live)
         newest = max(s.ring.newest_t_ns for s in live)
         # The first window end that any buffered sample can contribute to, on the hop grid.
-        first = _grid_ceil(oldest - self.tol_ns, self.hop_ns)
+        first = grid_ceil(oldest - self.tol_ns, self.hop_ns)
         if self._tl.next_end is None and first > limit:
             # Anchor only once the first window is due: by then samples delayed less than
             # lateness - tolerance have arrived, so the anchor does not depend on arrival order.
             return out
         if self._tl.next_end is None or self._tl.next_end < first:
             self._tl.next_end = first
-        reach = self.tol_ns + self.jitter_ns + _ns(max(self.window_s.values()))
+        reach = self.tol_ns + self.jitter_ns + ns(max(self.window_s.values()))
         while self._tl.next_end <= limit:
             end = self._tl.next_end
             if end - reach > newest:    # nothing buffered reaches this far (now_ns far ahead)
-                self._tl.next_end = _grid_ceil(limit + 1, self.hop_ns)
+                self._tl.next_end = grid_ceil(limit + 1, self.hop_ns)
                 break
             if not any(s.ring.overlapping(end - reach, end + self.tol_ns + 1) for s in live):
                 # A hole in every stream (all paused): jump towards the first window the next
                 # data can reach instead of stepping through the hole hop by hop, but only
                 # through windows already due (a sample within lateness may land in the rest).
                 nxt = min(n for n in (s.ring.next_start(end) for s in live) if n is not None)
-                skip_to = min(max(_grid_ceil(nxt - self.tol_ns, self.hop_ns), end + self.hop_ns),
-                              _grid_ceil(limit + 1, self.hop_ns))
+                skip_to = min(max(grid_ceil(nxt - self.tol_ns, self.hop_ns), end + self.hop_ns),
+                              grid_ceil(limit + 1, self.hop_ns))
                 self._stats["empty"] += (skip_to - end) // self.hop_ns
                 self._tl.next_end = skip_to
                 continue
@@ -291,7 +288,7 @@ class WindowAssembler:
         if e is None:
             return ("no_frame", f"{st.info.stream}: no frame within "
                                 f"{self.tol_ns / NS:g} s of the window end")
-        w = _ns(self.window_s[m])
+        w = ns(self.window_s[m])
         return Window(m, end - w, end, e.item, (st.info.stream,), st.info.rate_hz,
                       meta={"frame_t_ns": e.t_ns, "frame_offset_ns": e.t_ns - end})
 
@@ -315,7 +312,7 @@ class WindowAssembler:
 
     def _imu_window(self, st: StreamState, end: int) -> Window | tuple[str, str]:
         n = self.imu_rows
-        w = _ns(self.window_s["imu"])
+        w = ns(self.window_s["imu"])
         batches = st.ring.overlapping(end - w - self.imu_gap_ns, end + self.imu_gap_ns + 1)
         if not batches:
             return ("no_data", f"{st.info.stream}: no IMU rows in the window")
