@@ -195,3 +195,34 @@ def test_overflow_counts_a_drop_and_reanchors():
     assert mic.overflows == 1
     h = mic.health()["m"]
     assert h.dropped == 1 and "overflow" in h.last_error
+
+
+def test_rate_hz_and_its_deprecated_alias():
+    assert MicrophoneSource("m", rate_hz=8000).streams[0].rate_hz == 8000
+    with pytest.warns(DeprecationWarning, match="rate_hz"):
+        old = MicrophoneSource("m", rate=8000)
+    assert old.rate_hz == old.rate == 8000
+    with pytest.raises(ValueError, match="disagree"):
+        MicrophoneSource("m", rate=8000, rate_hz=16000)
+
+
+def test_one_drop_oldest_buffer():
+    """Read synchronously, the callback hand-off is the only buffer and drops (counted); under
+    start() it never drops: the source's own queue does."""
+    from types import SimpleNamespace
+
+    block = np.zeros((BLOCK, 1), np.float32)
+    ok = SimpleNamespace(input_overflow=False)
+
+    def feed(mic, n):
+        for _ in range(n):
+            now = time.monotonic()
+            mic._callback(block, BLOCK, SimpleNamespace(inputBufferAdcTime=0.0, currentTime=now), ok)
+
+    mic = MicrophoneSource("m", rate_hz=RATE, block=BLOCK, buffer_blocks=4)
+    feed(mic, 6)
+    assert len(mic._read()) == 4 and mic.health()["m"].dropped == 2
+    mic = MicrophoneSource("m", rate_hz=RATE, block=BLOCK, buffer_blocks=4)
+    mic._threads = [object()]          # as under start(): the capture thread drains the hand-off
+    feed(mic, 6)
+    assert len(mic._read()) == 6 and mic.health()["m"].dropped == 0
