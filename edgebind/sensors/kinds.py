@@ -191,7 +191,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         "channels": Key(integer(1, 256), "number of channels"),
         "block": Key(integer(0, 1 << 20), "frames per block (0: the host API chooses)"),
         "latency": Key(_latency, "'low', 'high' or seconds"),
-    }, _microphone),
+    }, _microphone, params={"rate": "rate_hz"}),
     "depth": SourceKind({
         "device": Key(_device, "device index (openni2/astra) or serial number (realsense)"),
         "path": Key(string, "16-bit depth image sequence (depth/%06d.png, a glob or a folder)"),

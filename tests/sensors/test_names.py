@@ -1,6 +1,8 @@
 """Rates are ``*_hz`` in the Python API; the old keywords and factory names still work."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from edgebind.sensors import (BridgeSource, CameraSource, DepthSource, bridge_thermal_source,
@@ -38,9 +40,13 @@ def test_config_keys_stay_and_reach_the_renamed_keywords():
         {"name": "i", "kind": "imu", "port": "loop://", "rate": 100.0, "batch": 10,
          "thermal_stream": "t", "thermal_rate": 4.0},
         {"name": "th", "kind": "thermal", "port": "loop://x", "fps": 2.0},
+        {"name": "m", "kind": "microphone", "rate": 48000},
+        {"name": "d", "kind": "depth", "path": "d/%04d.png", "fps": 5.0},
     ], "robot.toml")
-    cam, imu, th = (open_source(c) for c in cfgs)
-    assert cam.rate_hz == 12.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)     # configs use the new keywords
+        cam, imu, th, mic, depth = (open_source(c) for c in cfgs)
+    assert cam.rate_hz == 12.0 and depth.rate_hz == 5.0
     assert (imu.imu_rate_hz, imu.imu_batch, imu.thermal_rate_hz) == (100.0, 10, 4.0)
     assert th.thermal_stream == "th" and th.thermal_rate_hz == 2.0
 
