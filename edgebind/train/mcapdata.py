@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from edgebind import preprocess as pp
 from edgebind.preprocess import PreprocessConfig
 from edgebind.sample import NS
 from edgebind.train.data import ArrayDataset
@@ -88,51 +89,49 @@ def _imu_window(st: _Stream, t_end: int, window_s: float) -> tuple[np.ndarray, n
     return np.concatenate(rows).astype(np.float32), np.concatenate(times)
 
 
-def pairs_from_recordings(paths: Sequence[str | os.PathLike], *, pre: PreprocessConfig | None = None,
-                          window_s: float = 2.0, hop_s: float = 0.5,
-                          frame_tolerance_s: float = 0.1,
-                          streams: Mapping[str, str] | None = None,
-                          dtype: Any = np.float16) -> ArrayDataset:
-    """Model-ready paired windows (vision + whatever else the recordings hold)."""
-    from edgebind import preprocess as pp
-    from edgebind.train.simdata import train_preprocess
+@dataclasses.dataclass(frozen=True)
+class _Pairing:
+    """How camera frames are paired with the other streams (see the module docstring)."""
 
-    pre = pre or train_preprocess(window_s)
-    one_clip = dataclasses.replace(pre.audio, clips_per_video=1)
-    rows: dict[str, list[np.ndarray]] = {}
-    skipped: dict[str, int] = {}
-    for path in paths:
+    pre: PreprocessConfig
+    one_clip: Any  # pre.audio, one clip per window
+    window_s: float
+    hop_s: float
+    tol_ns: int
+
+    def paired(self, m: str, st: _Stream, t: int) -> np.ndarray:
+        """Model-ready ``m`` input paired with the camera frame at ``t``; LookupError(m) when
+        its frame or window is not there."""
+        if m in ("depth", "thermal"):
+            x = _latest(st, t, self.tol_ns)
+            if x is None:
+                raise LookupError(m)
+            return (pp.depth if m == "depth" else pp.thermal)(x, getattr(self.pre, m))
+        if m == "audio":
+            w = _audio_window(st, t, self.window_s)
+            if w is None:
+                raise LookupError(m)
+            return pp.audio(w, int(st.rate_hz), layout="frames_first", params=self.one_clip)[0]
+        imu = _imu_window(st, t, self.window_s)
+        if imu is None:
+            raise LookupError(m)
+        return pp.imu(imu[0], imu[1], end_ns=t, params=self.pre.imu)
+
+    def add(self, path: str | os.PathLike, streams: Mapping[str, str] | None,
+            rows: dict[str, list[np.ndarray]], skipped: dict[str, int]) -> None:
+        """Appends one recording's complete windows to ``rows``; counts the rest in ``skipped``."""
         data = _read(Path(path), streams)
         if "vision" not in data:
             raise ValueError(f"{path}: no camera (vision) stream to pair the others with")
         others = [m for m in ("audio", "depth", "thermal", "imu") if m in data]
         cam = data["vision"]
-        t_first = min(st.t[0] for st in data.values())
-        next_t = t_first + int(window_s * NS)
-        tol = int(frame_tolerance_s * NS)
+        next_t = min(st.t[0] for st in data.values()) + int(self.window_s * NS)
         for t, frame in zip(cam.t, cam.data):
             if t < next_t:
                 continue
-            item: dict[str, np.ndarray] = {"vision": pp.image(frame, pre.vision)}
+            item = {"vision": pp.image(frame, self.pre.vision)}
             try:
-                for m in others:
-                    st = data[m]
-                    if m in ("depth", "thermal"):
-                        x = _latest(st, t, tol)
-                        if x is None:
-                            raise LookupError(m)
-                        item[m] = (pp.depth if m == "depth" else pp.thermal)(x, getattr(pre, m))
-                    elif m == "audio":
-                        w = _audio_window(st, t, window_s)
-                        if w is None:
-                            raise LookupError(m)
-                        item[m] = pp.audio(w, int(st.rate_hz), layout="frames_first",
-                                           params=one_clip)[0]
-                    else:
-                        w = _imu_window(st, t, window_s)
-                        if w is None:
-                            raise LookupError(m)
-                        item[m] = pp.imu(w[0], w[1], end_ns=t, params=pre.imu)
+                item.update((m, self.paired(m, data[m], t)) for m in others)
             except (LookupError, ValueError) as exc:
                 key = exc.args[0] if isinstance(exc, LookupError) else "invalid"
                 skipped[key] = skipped.get(key, 0) + 1
@@ -142,7 +141,24 @@ def pairs_from_recordings(paths: Sequence[str | os.PathLike], *, pre: Preprocess
                 continue
             for k, v in item.items():
                 rows.setdefault(k, []).append(v)
-            next_t = t + int(hop_s * NS)
+            next_t = t + int(self.hop_s * NS)
+
+
+def pairs_from_recordings(paths: Sequence[str | os.PathLike], *, pre: PreprocessConfig | None = None,
+                          window_s: float = 2.0, hop_s: float = 0.5,
+                          frame_tolerance_s: float = 0.1,
+                          streams: Mapping[str, str] | None = None,
+                          dtype: Any = np.float16) -> ArrayDataset:
+    """Model-ready paired windows (vision + whatever else the recordings hold)."""
+    from edgebind.train.simdata import train_preprocess
+
+    pre = pre or train_preprocess(window_s)
+    pairing = _Pairing(pre, dataclasses.replace(pre.audio, clips_per_video=1), window_s, hop_s,
+                       int(frame_tolerance_s * NS))
+    rows: dict[str, list[np.ndarray]] = {}
+    skipped: dict[str, int] = {}
+    for path in paths:
+        pairing.add(path, streams, rows, skipped)
     if not rows:
         raise ValueError(f"no complete paired windows in {', '.join(map(str, paths))} "
                          f"(skipped: {skipped or 'none'})")
