@@ -47,6 +47,21 @@ class Message:
 
 
 @dataclass
+class _Fixed(Message):
+    """A payload that is one struct ``_S``, field for field in declaration order."""
+
+    _S: ClassVar[struct.Struct]
+
+    def pack(self) -> bytes:
+        return self._S.pack(*(getattr(self, f.name) for f in fields(self)[2:]))  # after the header
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> "Message":
+        _need(payload, cls._S.size, MsgType(cls.TYPE).name)
+        return cls(*cls._S.unpack_from(payload))
+
+
+@dataclass
 class DeviceInfo(Message):
     TYPE: ClassVar[int] = MsgType.DEVICE_INFO
     _S: ClassVar[struct.Struct] = struct.Struct("<Q4B16sBBH16sfHHff16sHHfff")
@@ -92,7 +107,7 @@ class DeviceInfo(Message):
 
 
 @dataclass
-class Heartbeat(Message):
+class Heartbeat(_Fixed):
     TYPE: ClassVar[int] = MsgType.HEARTBEAT
     _S: ClassVar[struct.Struct] = struct.Struct("<10IB3x")
     tx_frames: int = 0
@@ -106,14 +121,6 @@ class Heartbeat(Message):
     thermal_frames: int = 0
     thermal_dropped: int = 0
     enabled: int = 0
-
-    def pack(self) -> bytes:
-        return self._S.pack(*(getattr(self, f.name) for f in fields(self)[2:]))
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> "Heartbeat":
-        _need(payload, cls._S.size, "HEARTBEAT")
-        return cls(*cls._S.unpack_from(payload))
 
 
 @dataclass
@@ -261,37 +268,21 @@ class ThermalFragment(Message):
 
 
 @dataclass
-class TimeSyncRequest(Message):
+class TimeSyncRequest(_Fixed):
     TYPE: ClassVar[int] = MsgType.TIME_SYNC_REQUEST
     _S: ClassVar[struct.Struct] = struct.Struct("<IQ")
     request_id: int = 0
     t1: int = 0
 
-    def pack(self) -> bytes:
-        return self._S.pack(self.request_id, self.t1)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> "TimeSyncRequest":
-        _need(payload, cls._S.size, "TIME_SYNC_REQUEST")
-        return cls(*cls._S.unpack_from(payload))
-
 
 @dataclass
-class TimeSyncResponse(Message):
+class TimeSyncResponse(_Fixed):
     TYPE: ClassVar[int] = MsgType.TIME_SYNC_RESPONSE
     _S: ClassVar[struct.Struct] = struct.Struct("<I4xQQQ")
     request_id: int = 0
     t1: int = 0
     t2_us: int = 0
     t3_us: int = 0
-
-    def pack(self) -> bytes:
-        return self._S.pack(self.request_id, self.t1, self.t2_us, self.t3_us)
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> "TimeSyncResponse":
-        _need(payload, cls._S.size, "TIME_SYNC_RESPONSE")
-        return cls(*cls._S.unpack_from(payload))
 
 
 @dataclass
@@ -342,7 +333,7 @@ class ConfigSet(Message):
 
 
 @dataclass
-class ConfigAck(Message):
+class ConfigAck(_Fixed):
     TYPE: ClassVar[int] = MsgType.CONFIG_ACK
     _S: ClassVar[struct.Struct] = struct.Struct("<IBBHHHHff2x")
     OK: ClassVar[int] = 0
@@ -357,14 +348,6 @@ class ConfigAck(Message):
     heartbeat_ms: int = 0
     imu_rate_hz: float = 0.0
     thermal_rate_hz: float = 0.0
-
-    def pack(self) -> bytes:
-        return self._S.pack(*(getattr(self, f.name) for f in fields(self)[2:]))
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> "ConfigAck":
-        _need(payload, cls._S.size, "CONFIG_ACK")
-        return cls(*cls._S.unpack_from(payload))
 
 
 MESSAGE_CLASSES: dict[int, type[Message]] = {
