@@ -62,14 +62,7 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
     from edgebind.train.simdata import render
 
     if bundle is None:
-        from edgebind.assets import default_bundle_path
-        bundle = default_bundle_path()
-        if anchors is None:
-            from edgebind.assets import default_anchors_path
-            try:
-                anchors = default_anchors_path()
-            except FileNotFoundError:
-                anchors = None
+        bundle, anchors = _default_bundle(anchors)
     emb = Embedder.from_bundle(bundle, threads=threads, **_precision_for(bundle, precision))
     pre = PreprocessConfig.from_dict(emb._bundle.manifest.preprocess)
     if difficulty is None:  # the difficulty the bundle was trained at, else the sim default
@@ -88,8 +81,10 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
     log("embedding")
     test_emb = {m: run(m, test.arrays[m]) for m in have}
     probe_emb = {m: run(m, probe.arrays[m]) for m in have if m != "vision"} if probe else None
+
     def embed_text(texts):   # through the bundle's own text tower and tokenizer
         return emb.embed(text=list(texts))["text"]
+
     if anchors is not None:
         anchor_emb = anchors_from_file(anchors, EVENTS, emb.space_id)
     else:
@@ -108,6 +103,18 @@ def evaluate_bundle(bundle: str | Path | None = None, *, seed: int = DEFAULT_SEE
                    "events": list(EVENTS)})
     report["goals"] = goals(report)
     return report
+
+
+def _default_bundle(anchors: str | Path | None) -> tuple[Path, str | Path | None]:
+    """The shipped default bundle, with its shipped anchors unless ``anchors`` names others."""
+    from edgebind.assets import default_anchors_path, default_bundle_path
+    bundle = default_bundle_path()
+    if anchors is None:
+        try:
+            anchors = default_anchors_path()
+        except FileNotFoundError:
+            anchors = None
+    return bundle, anchors
 
 
 def _precision_for(bundle, precision: str | None) -> dict[str, Any]:

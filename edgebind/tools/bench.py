@@ -57,7 +57,8 @@ def measure_bundle(bundle: Path, *, backend: str = "auto", modalities: Sequence[
     with tempfile.TemporaryDirectory(prefix="edgebind-bench-") as tmp:
         for m in modalities or list(manifest.encoders):
             if m not in manifest.encoders:
-                raise ValueError(f"the bundle has no {m!r} encoder; it has {', '.join(manifest.encoders)}")
+                raise ValueError(f"the bundle has no {m!r} encoder; it has "
+                                 f"{', '.join(manifest.encoders)}")
             wanted = [p for p in manifest.encoders[m].variants if p != "torch"
                       and (precisions is None or p in precisions)]
             if compare_torch:
@@ -105,7 +106,8 @@ def print_summary(report: dict[str, Any]) -> None:
     for r in report["results"]:
         if "vs_fp32" in r:
             print(f"  {r['modality']:8s} {r['precision']:11s} centred cosine to FP32 "
-                  f"{r['vs_fp32']['centred_cosine_mean']:.5f}  NN agreement {r['vs_fp32']['nn_agreement']:.3f}")
+                  f"{r['vs_fp32']['centred_cosine_mean']:.5f}  "
+                  f"NN agreement {r['vs_fp32']['nn_agreement']:.3f}")
     for k, v in report.get("speedups", {}).items():
         print(f"  {k}: {v:.2f}x")
     if "ort_fp32_gemm" in report:

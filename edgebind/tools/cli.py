@@ -81,8 +81,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", type=Path, default=None,
                    help="bundle folder (default: the default tiny model shipped in the package)")
     p.add_argument("--seed", type=int, default=DEFAULT_EVAL_SEED,
-                   help=f"held-out set seed (default {DEFAULT_EVAL_SEED}; the default model trained on "
-                        "seeds >= 1000); the probe trains on seed + 1")
+                   help=f"held-out set seed (default {DEFAULT_EVAL_SEED}; the default model "
+                        "trained on seeds >= 1000); the probe trains on seed + 1")
     p.add_argument("--n", type=int, default=400, help="held-out windows (default 400)")
     p.add_argument("--probe-n", type=int, default=800,
                    help="windows to train the linear-probe reference on (default 800; 0 skips "

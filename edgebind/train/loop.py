@@ -197,7 +197,7 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_v:.3f}", **{k: f"{v:.2f}" for k, v in m.items()})
-        if log is not None and (done % cfg.log_every == 0 or done == cfg.steps or done == start + 1):
+        if log is not None and (done % cfg.log_every == 0 or done in (cfg.steps, start + 1)):
             dt = time.perf_counter() - t0
             log.log(done, {**sums, "time_s": round(dt, 2),
                            "samples_per_s": round(samples * info.world_size / max(dt, 1e-9), 1)})

@@ -69,7 +69,8 @@ def _stage1(model, data, recipe: Recipe, work: Path, progress: bool,
     caption embedding, final loss)."""
     from edgebind.train.loop import fit
     from edgebind.train.tasks import BindTask
-    data = data.with_array("text_embedding", caption_embeddings(model, data.meta["sample_captions"]))
+    captions = caption_embeddings(model, data.meta["sample_captions"])
+    data = data.with_array("text_embedding", captions)
     s1 = dataclasses.replace(recipe.stage1, progress=progress, seed=recipe.seed)
     task = BindTask(model.base, "vision", "text", hub_from_batch=True,
                     positives=recipe.stage1_positives, hflip=True, crop=recipe.stage1_crop,
