@@ -98,6 +98,7 @@ def parse_prompts(d: Any, source: str = "<prompts>", base: Path | None = None) -
         raise AnchorSetError(f"{source}: expected a TOML document")
     reject_unknown(d, ("schema", "templates", "modalities", "anchor"), source,
                    "schema, templates, modalities, [[anchor]]")
+    # Top-level keys read "key 'schema'"; an anchor's follow its name: "anchor 'a': threshold".
     f = Fields(d, source, AnchorSetError, quote_keys=True)
     f.get("schema", choice(PROMPTS_SCHEMA), None)
     templates = _file_templates(f)
