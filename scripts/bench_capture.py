@@ -7,7 +7,7 @@
    real time), all through real sources in their capture threads.
 2. ``windowing_only``: the assembler alone on the same sample mix (CPU per second of data).
 3. ``capture_recording``: the same sources recorded with ``edgebind record``'s code path.
-4. ``recording``: Recorder throughput writing that mix as fast as possible (MB/s of sensor data
+4. ``recording``: RecordingWriter throughput writing that mix as fast as possible (MB/s of sensor data
    in, MB/s of file out, × real time).
 5. ``replay``: reading it back as fast as possible (× real time, MB/s).
 
@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edgebind.record import Recorder, open_recording  # noqa: E402
+from edgebind.record import RecordingWriter, open_recording  # noqa: E402
 from edgebind.sample import Sample, StreamInfo  # noqa: E402
 from edgebind.sensors.windows import WindowAssembler  # noqa: E402
 
@@ -57,7 +57,7 @@ def make_sensor_recording(path: Path, seconds: float) -> list[StreamInfo]:
     world = World("default", seed=0, duration_s=seconds, start_ns=NS)
     want = ["thermal", "mic", "imu"]
     infos = [i for i in world.stream_infos if i.stream in want]
-    with Recorder(path, overwrite=True) as rec:
+    with RecordingWriter(path, overwrite=True) as rec:
         for info in infos:
             rec.add_stream(info)
         for s in world.samples(want):
@@ -76,7 +76,7 @@ def cpu_run(fn, *args) -> dict:
 def live_sources(video: Path, sensors: Path):
     from edgebind.sensors.sources.camera import CameraSource
     from edgebind.sensors.sources.replay import ReplaySource
-    cam = CameraSource("camera", path=video, fps=30.0, realtime=True, loop=True)
+    cam = CameraSource("camera", path=video, rate_hz=30.0, realtime=True, loop=True)
     rep = ReplaySource(sensors, name="sensors", speed=1.0, rebase=True, loop=True)
     return [cam, rep]
 
@@ -164,7 +164,7 @@ def record_throughput(samples: list[Sample], infos: list[StreamInfo], out: Path,
                       seconds: float) -> dict:
     raw = sum(s.data.nbytes + (0 if s.row_t_ns is None else s.row_t_ns.nbytes) for s in samples)
     t0 = time.perf_counter()
-    with Recorder(out, compression=comp, overwrite=True) as rec:
+    with RecordingWriter(out, compression=comp, overwrite=True) as rec:
         for info in infos:
             rec.add_stream(info)
         for s in samples:
