@@ -16,8 +16,17 @@ from edgebind.sensors.sources import (AdcClock, BridgeSource, CameraSource, Dept
                                       MicrophoneSource, ReplaySource, SimSource, ThermalSource,
                                       bridge_thermal_source, imu_source, jetson_csi_pipeline)
 from edgebind.sensors.ring import RingBuffer
-from edgebind.sensors.windows import (Window, WindowAssembler, WindowSet,
-                                      assembler_kwargs_from_profile, audio_gain)
+from edgebind.sensors.windows import Window, WindowAssembler, WindowSet
+
+
+def __getattr__(name: str):
+    # Old home of two calibration helpers, now in edgebind.profile.apply: loaded on use, so
+    # importing sensors never loads the profile package.
+    if name in ("audio_gain", "assembler_kwargs_from_profile"):
+        from edgebind.sensors import windows
+        return getattr(windows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AdcClock", "Backoff", "BridgeSource", "CameraSource", "DepthSource", "EndOfStream",
@@ -26,6 +35,5 @@ __all__ = [
     "StreamInfo", "ThermalSource",
     "bridge_thermal_source", "imu_source", "jetson_csi_pipeline", "load_stream_configs",
     "open_source", "open_sources", "parse_stream_configs",
-    "RingBuffer", "Window", "WindowAssembler", "WindowSet", "assembler_kwargs_from_profile",
-    "audio_gain",
+    "RingBuffer", "Window", "WindowAssembler", "WindowSet",
 ]
