@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -43,64 +43,67 @@ def recording_inputs(recordings: Sequence[str | os.PathLike], modalities: Iterab
     """Model-ready inputs {modality: (N, ...)} from up to ``count`` windows per modality, spread
     evenly over ``recordings``."""
     from edgebind.embedder import window_input
-    from edgebind.record import open_recording
-    from edgebind.sensors.windows import WindowAssembler
     from edgebind.preprocess import PreprocessConfig
     if count < 1:
         raise ValueError(f"count must be >= 1, got {count}")
     pre = preprocess or PreprocessConfig()
-    # The embedder's own window preprocessing, without loading any model; audio as the
-    # reference's 3-clip input (no folding).
     want = set(modalities) if modalities is not None else None
     if want is not None and want - set(WINDOWED):
         raise ValueError(f"quant draws {', '.join(WINDOWED)} from recordings; not "
                          f"{sorted(want - set(WINDOWED))}")
-    # Estimate the number of windows to pick an even stride without holding them all.
-    durations = []
+    # An even stride over the estimated window count, without holding every window.
+    stride = max(1, max(1, int(_seconds(recordings) / hop_s)) // count)
+    out: dict[str, list[np.ndarray]] = {}
+    for k, ws in enumerate(_window_sets(recordings, want, pre, hop_s, profile, show)):
+        if k % stride:
+            continue
+        for m, w in ws.windows.items():
+            if len(out.get(m, ())) < count:
+                # The embedder's own window preprocessing, without loading any model; audio as
+                # the reference's 3-clip input (no folding).
+                out.setdefault(m, []).append(window_input(m, w, pre, fold_audio_clips=False)[0])
+    if not out:
+        raise ValueError(f"no windows of {', '.join(sorted(want or WINDOWED))} in "
+                         f"{', '.join(map(str, recordings))}")
+    return {m: np.stack(v).astype(np.float32) for m, v in out.items()}
+
+
+def _seconds(recordings: Sequence[str | os.PathLike]) -> float:
+    """The recordings' summed spans (first to last sample over all channels)."""
+    from edgebind.record import open_recording
+    total = 0.0
     for r in recordings:
         with open_recording(r) as rep:
             ch = [c for c in rep.summary().channels.values() if c.first_t_ns is not None]
-            durations.append((max(c.last_t_ns for c in ch) - min(c.first_t_ns for c in ch)) / 1e9
-                             if ch else 0.0)
-    est = max(1, int(sum(durations) / hop_s))
-    stride = max(1, est // count)
-    out: dict[str, list[np.ndarray]] = {}
-    k = 0
+            if ch:
+                total += (max(c.last_t_ns for c in ch) - min(c.first_t_ns for c in ch)) / 1e9
+    return total
+
+
+def _window_sets(recordings: Sequence[str | os.PathLike], want: set[str] | None, pre,
+                 hop_s: float, profile: Profile | None, show: bool) -> Iterator:
+    """Every WindowSet the daemon's assembler makes of each recording, the profile's
+    corrections applied (edgebind.profile.apply, as at run time)."""
+    from edgebind.record import open_recording
+    from edgebind.sensors.windows import WindowAssembler
     for r in recordings:
         with open_recording(r) as rep:
             infos = [i for i in rep.streams.values() if i.modality in WINDOWED
                      and (want is None or i.modality in want)]
             if not infos:
                 continue
-            asm = WindowAssembler(
-                infos, window_s={"audio": float(pre.audio.clip_duration),
-                                 "imu": float(pre.imu.window_s)},
-                hop_s=hop_s, imu_rows=int(pre.imu.n_samples),
-                time_offsets_ns=profile.time_offsets_ns() if profile else None,
-                imu_corrections=profile.imu_corrections() if profile else None)
-            n = rep.summary().message_count
+            kwargs = dict(window_s={"audio": float(pre.audio.clip_duration),
+                                    "imu": float(pre.imu.window_s)},
+                          hop_s=hop_s, imu_rows=int(pre.imu.n_samples))
+            asm = WindowAssembler.from_profile(infos, profile, **kwargs) if profile \
+                else WindowAssembler(infos, **kwargs)
             names = {i.stream for i in infos}
-
-            def take(sets) -> None:
-                nonlocal k
-                for ws in sets:
-                    k += 1
-                    if (k - 1) % stride:
-                        continue
-                    for m, w in ws.windows.items():
-                        if len(out.get(m, ())) < count:
-                            out.setdefault(m, []).append(
-                                window_input(m, w, pre, fold_audio_clips=False)[0])
-
-            for s in progress(rep.samples(), n, f"windows {Path(r).name}", show):
+            samples = rep.samples()
+            for s in progress(samples, rep.summary().message_count, f"windows {Path(r).name}", show):
                 if s.stream in names:
                     asm.push(s)
-                    take(asm.poll(s.t_ns))
-            take(asm.flush())
-    if not out:
-        raise ValueError(f"no windows of {', '.join(sorted(want or WINDOWED))} in "
-                         f"{', '.join(map(str, recordings))}")
-    return {m: np.stack(v).astype(np.float32) for m, v in out.items()}
+                    yield from asm.poll(s.t_ns)
+            yield from asm.flush()
 
 
 def write_folder(inputs: dict[str, np.ndarray], folder: Path, sources: Sequence[str]) -> Path:
