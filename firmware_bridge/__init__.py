@@ -13,6 +13,7 @@ from .client import BridgeClient, Health, LinkState, SyncSchedule
 from .codec import DecoderStats, FrameDecoder, encode, encode_frame
 from .crc import CHECK_VALUE as CRC32C_CHECK_VALUE
 from .crc import crc32c
+from .errors import BridgeError
 from .messages import (
     ConfigAck, ConfigSet, DeviceInfo, Heartbeat, ImuBatch, InfoRequest, Log, MalformedPayload,
     Message, ThermalFragment, TimeSyncRequest, TimeSyncResponse,
@@ -23,7 +24,7 @@ from .thermal import ThermalAssembler
 from .timesync import ClockEstimator, ClockMapping, SyncExchange
 
 __all__ = [
-    "BridgeClient", "Health", "LinkState", "SyncSchedule",
+    "BridgeClient", "BridgeError", "Health", "LinkState", "SyncSchedule",
     "FrameDecoder", "DecoderStats", "encode", "encode_frame", "crc32c", "CRC32C_CHECK_VALUE",
     "Message", "DeviceInfo", "Heartbeat", "Log", "InfoRequest", "ImuBatch", "ThermalFragment",
     "TimeSyncRequest", "TimeSyncResponse", "ConfigSet", "ConfigAck", "MalformedPayload",

@@ -1,8 +1,10 @@
 """Consistent Overhead Byte Stuffing (canonical form, see PROTOCOL.md §2)."""
 from __future__ import annotations
 
+from .errors import BridgeError
 
-class CobsError(ValueError):
+
+class CobsError(BridgeError, ValueError):
     """Not a valid COBS encoding."""
 
 

@@ -11,10 +11,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from .errors import BridgeError
 from .protocol import IMU_MAX_SAMPLES, MAX_PAYLOAD, THERMAL_MAX_PIXELS, ConfigField, MsgType
 
 
-class MalformedPayload(ValueError):
+class MalformedPayload(BridgeError, ValueError):
     """A CRC-valid frame whose payload does not fit its message type."""
 
 

@@ -14,10 +14,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import BridgeError
+
 FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
 
 
-class FirmwareBuildError(RuntimeError):
+class FirmwareBuildError(BridgeError, RuntimeError):
     """The C sources could not be built (missing tools or a compile error)."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from edgebind.errors import EdgeBindError
 from edgebind.preprocess import _wordpiece_unicode as _U
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -32,7 +33,7 @@ _CJK = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73
         (0x2B740, 0x2B81F), (0x2B920, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
 
 
-class WordPieceError(ValueError):
+class WordPieceError(EdgeBindError, ValueError):
     """A vocabulary file that cannot be a WordPiece vocabulary."""
 
 

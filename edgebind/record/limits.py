@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from edgebind.errors import EdgeBindError
+
 MiB = 1 << 20
 COMPRESSIONS = ("", "zstd", "lz4")   # "" = stored uncompressed (the MCAP spelling of "none")
 
@@ -55,7 +57,7 @@ class ReadLimits:
         return None
 
 
-class Unreadable(ValueError):
+class Unreadable(EdgeBindError, ValueError):
     """A chunk's bytes do not decompress to what its header declares."""
 
 
