@@ -10,11 +10,12 @@ from edgebind.space import check_same_space
 
 if TYPE_CHECKING:
     from edgebind.anchors import AnchorSet
-    from edgebind.detect import Detector
+    from edgebind.detect import Detector, DetectorConfig
     from edgebind.pipeline.core import Pipeline
     from edgebind.profile import Profile
     from edgebind.runtime.encoder import SupportsEmbedding
     from edgebind.sample import StreamInfo
+    from edgebind.sensors.base import SampleSource
     from edgebind.sensors.windows import WindowAssembler
 
 
@@ -77,8 +78,9 @@ def make_assembler(infos: Sequence[StreamInfo], window_s: dict[str, float],
 
 
 def from_files(cls: type[Pipeline], bundle: str | Path, anchors: str | Path,
-               sources: Sequence[Any], *, profile: str | Path | Profile | None,
-               detector_config: Any, thresholds: dict[str, float] | None, detector: Any,
+               sources: Sequence[SampleSource], *, profile: str | Path | Profile | None,
+               detector_config: DetectorConfig | dict[str, Any] | None,
+               thresholds: dict[str, float] | None, detector: str | Path | bool | None,
                **kwargs: Any) -> Pipeline:
     """``Pipeline.from_files``: the bundle's sensor towers (anchors arrive embedded), the
     anchor set and profile checked against its space, the detector as ``edgebind run``

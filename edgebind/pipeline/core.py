@@ -12,7 +12,7 @@ from edgebind.liveness import Progress, Recent, recent_windows, verdict
 from edgebind.pipeline import build
 from edgebind.pipeline import health as _health
 from edgebind.pipeline.config import PipelineConfig
-from edgebind.pipeline.metrics import Counters, Histogram, log, metrics
+from edgebind.pipeline.metrics import Counters, Histogram, metrics
 from edgebind.pipeline.queue import DropOldestQueue
 from edgebind.pipeline.threads import PipelineThreads
 from edgebind.pipeline.windowing import Windowing
@@ -97,7 +97,8 @@ class Pipeline:
                    *, sinks: Sequence[EventSink] = (),
                    detector_config: DetectorConfig | dict[str, Any] | None = None,
                    config: PipelineConfig | None = None, profile: str | Path | Profile | None = None,
-                   thresholds: dict[str, float] | None = None, detector: Any = None,
+                   thresholds: dict[str, float] | None = None,
+                   detector: str | Path | bool | None = None,
                    **kwargs: Any) -> "Pipeline":
         """A pipeline from a bundle folder and an anchor-set file (and optionally a profile).
 
@@ -110,9 +111,6 @@ class Pipeline:
                                 detector_config=detector_config, config=config,
                                 profile=profile, thresholds=thresholds, detector=detector,
                                 **kwargs)
-
-    def _check_space(self, anchor_set: AnchorSet) -> None:
-        build.check_space(self.embedder, anchor_set)
 
     @property
     def assembler(self) -> WindowAssembler:
@@ -178,7 +176,7 @@ class Pipeline:
             now = time.monotonic()
             self._progress.polled(now)
             if self._recent.due(now):
-                self._recent.add(self._totals(), now)
+                self._recent.add(self.counters.totals(self._refused()), now)
 
     def _enqueue(self, flush: bool = False) -> None:
         for job in self._collect(None, flush=flush, live=True):
@@ -305,13 +303,13 @@ class Pipeline:
         windows; the streams keep running. Returns the sinks that were replaced (the caller
         closes them)."""
         if anchor_set is not None:
-            self._check_space(anchor_set)
+            build.check_space(self.embedder, anchor_set)
         with self._swap_lock:
             old = self._sinks
             self._sinks = list(sinks) if sinks is not None else old
             if detector is not None:
                 self._detector = detector
-        out = self._outputs()
+            out = Outputs(self._detector, list(self._sinks), self.on_event, self.on_window)
         closing: list[Event] = []
         if detector is None and (anchor_set is not None or thresholds is not None
                                  or detector_config is not None):
@@ -360,7 +358,7 @@ class Pipeline:
         now = time.monotonic()
         streams = self.stream_health()
         if self._recent.due(now):       # also when the windows thread is dead
-            self._recent.add(self._totals(), now)
+            self._recent.add(self.counters.totals(self._refused()), now)
         recent = self._recent.delta()
         findings = _health.findings(streams, recent, self.modalities, self._progress, now,
                                     self.threads_alive() if self._running else None,
@@ -380,9 +378,6 @@ class Pipeline:
         """``{"cpu": ..., "encoders": {modality: variant, status, golden-set check, fallbacks}}``
         of a bundle embedder (``edgebind.runtime.Bundle.report``); empty for torch towers."""
         return _health.encoder_report(self.embedder)
-
-    def _totals(self) -> dict[str, int]:
-        return self.counters.totals(self._refused())
 
     def _refused(self) -> dict[str, int]:
         return _health.refused_samples(self._assembler,

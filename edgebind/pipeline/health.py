@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from edgebind.runtime.encoder import SupportsEmbedding
     from edgebind.sample import StreamInfo
     from edgebind.sensors.base import SampleSource
+    from edgebind.sensors.windows import WindowAssembler
 
 
 def as_dict(x: Any) -> dict:
@@ -51,7 +52,7 @@ def stream_health(sources: Sequence[SampleSource], infos: Sequence[StreamInfo],
     return out
 
 
-def refused_samples(assembler: Any, sample_errors: Mapping[str, int]) -> dict[str, int]:
+def refused_samples(assembler: WindowAssembler, sample_errors: Mapping[str, int]) -> dict[str, int]:
     """Samples refused per stream: by the assembler (bad data) or by an exception."""
     try:
         per = assembler.stats["streams"]

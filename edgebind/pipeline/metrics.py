@@ -13,6 +13,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from edgebind.pipeline.queue import DropOldestQueue
+    from edgebind.sensors.windows import WindowAssembler
     from edgebind.sinks.base import EventSink
 
 log = logging.getLogger("edgebind.pipeline")
@@ -138,7 +139,7 @@ def sink_stats(sinks: Sequence[EventSink]) -> dict[str, dict[str, Any]]:
 
 
 def metrics(counters: Counters, refused: Mapping[str, int], queue: DropOldestQueue,
-            assembler: Any, sinks: Sequence[EventSink],
+            assembler: WindowAssembler, sinks: Sequence[EventSink],
             encoders: Mapping[str, Any]) -> dict[str, Any]:
     """Counters, gauges and latency histograms for ``/metrics`` and benchmarks."""
     try:

@@ -3,7 +3,7 @@
 detector, because it drives the pipeline."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class RecordingDetector(Detector):
         self.recorded: list[tuple[int, int, dict[str, np.ndarray]]] = []
 
     def update(self, t_start_ns: int, t_end_ns: int, embeddings: Mapping[str, np.ndarray],
-               streams: Any = ()) -> list:
+               streams: Sequence[str] = ()) -> list:
         self.recorded.append((int(t_start_ns), int(t_end_ns),
                               {k: np.array(v, dtype=np.float32) for k, v in embeddings.items()}))
         return super().update(t_start_ns, t_end_ns, embeddings, streams)
