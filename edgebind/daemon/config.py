@@ -39,7 +39,7 @@ from typing import Any
 from edgebind.checks import split_host_port
 from edgebind.errors import EdgeBindError
 from edgebind.fileio import parse_toml
-from edgebind.pipeline_parts import LIMITS, PipelineConfig, expected, within
+from edgebind.pipeline.config import LIMITS, PipelineConfig, expected, within
 from edgebind.validate import Checker, Fields, choice, expecting, host_port
 
 DEFAULT_LISTEN = "127.0.0.1:9108"
