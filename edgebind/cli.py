@@ -1,5 +1,7 @@
-"""The ``edgebind`` command. Each subcommand lives in its own module and is imported lazily, so
-``edgebind --help`` is fast and device-side subcommands never import torch."""
+"""The ``edgebind`` command. Each subcommand's command line is a ``cli.py`` (argument definitions
+and a ``run`` that calls library code, imported when the command runs), so ``edgebind --help`` is
+fast and device-side subcommands never import torch. Errors a command raises on purpose
+(:class:`~edgebind.errors.EdgeBindError`) are reported in one line, the same for every one."""
 from __future__ import annotations
 
 import argparse
@@ -75,13 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand; its errors are reported as every subcommand's are."""
     run = command_function(args._command, "run")
     return run_reporting_errors(f"edgebind {args.command}", lambda: run(args))
 
 
 def run_reporting_errors(prog: str, fn) -> int:
     """Run a command; user errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows
-    it). Shared by ``edgebind`` and ``edgebind-calibrate``."""
+    it). Shared by ``edgebind``, ``edgebind-calibrate`` and ``python -m edgebind.train.default``.
+    EdgeBindError covers the SDK's own errors; the builtins, what commands raise themselves
+    (``ValueError`` for bad options, ``OSError`` for files)."""
     try:
         return int(fn() or 0)
     except KeyboardInterrupt:
