@@ -176,11 +176,16 @@ class Embedder:
         return tokens, self.text_tokenizer.model_input(tokens)
 
     # -- model-ready batch -> embeddings -----------------------------------------------------
-    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8, *,
+                    trusted: bool = False) -> np.ndarray:
+        """A model-ready batch -> float32 (N, D), ``batch_size`` rows per model call.
+        ``trusted``: made from windows checked finite where their samples entered (see
+        ``Encoder.embed``); the input is not scanned again."""
         if modality not in self.modalities:
             raise ValueError(f"this embedder has no {modality!r} tower; it has {', '.join(self.modalities)}")
         if self._bundle is not None:
-            run = self._bundle.encoders[modality].embed
+            encoder = self._bundle.encoders[modality]
+            run = lambda chunk: encoder.embed(chunk, trusted=trusted)  # noqa: E731
         else:   # the torch towers run as the bundle's torch backend runs them
             from edgebind.runtime.backends.torch import run_tower
             run = lambda chunk: run_tower(self._torch, self._model, modality, chunk)  # noqa: E731

@@ -39,7 +39,8 @@ class SupportsEmbedding(Protocol):
 
     def preprocessor(self, modality: str) -> Callable[[Any], np.ndarray]: ...
 
-    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8) -> np.ndarray: ...
+    def embed_batch(self, modality: str, batch: np.ndarray, batch_size: int = 8, *,
+                    trusted: bool = False) -> np.ndarray: ...
 
 
 class Encoder(ABC):
@@ -68,16 +69,20 @@ class Encoder(ABC):
     def embed_dim(self) -> int:
         return int(self.output_spec.shape[-1])
 
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        """Embed a batch shaped like ``input_shape``; returns float32 (N, embed_dim)."""
-        x = self.check_input(batch)
+    def embed(self, batch: np.ndarray, *, trusted: bool = False) -> np.ndarray:
+        """Embed a batch shaped like ``input_shape``; returns float32 (N, embed_dim).
+
+        ``trusted``: the batch was made from data already checked finite where it entered
+        (a pipeline's windows), so the finiteness scan of the input is skipped; shape and dtype
+        are still checked, and the caller checks the embeddings."""
+        x = self.check_input(batch, finite=not trusted)
         y = np.asarray(self._run(x), dtype=np.float32)
         if y.shape != (x.shape[0], self.embed_dim):
             raise RuntimeError(f"{self}: backend returned shape {y.shape}, expected "
                                f"({x.shape[0]}, {self.embed_dim})")
         return y
 
-    def check_input(self, batch: np.ndarray) -> np.ndarray:
+    def check_input(self, batch: np.ndarray, finite: bool = True) -> np.ndarray:
         want = self.input_shape
         expected = f"{self.modality} input of shape ({', '.join(map(str, want))}) and dtype " \
                    f"{self.input_spec.dtype}"
@@ -90,7 +95,7 @@ class Encoder(ABC):
             raise InputError(f"expected {expected}, got shape {tuple(batch.shape)}")
         if batch.shape[0] == 0:
             raise InputError(f"expected {expected}, got an empty batch")
-        if batch.dtype.kind == "f" and not np.isfinite(batch).all():
+        if finite and batch.dtype.kind == "f" and not np.isfinite(batch).all():
             raise InputError(f"{self.modality} input contains NaN or inf values")
         return np.ascontiguousarray(batch)
 
