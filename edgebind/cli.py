@@ -88,7 +88,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def run_reporting_errors(prog: str, fn) -> int:
     """Run a command; user errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows
-    it). Shared by ``edgebind``, ``edgebind-calibrate`` and ``python -m edgebind.train.default``.
+    it). Shared by ``edgebind`` and ``edgebind-calibrate``.
     EdgeBindError covers the SDK's own errors; the builtins, what commands raise themselves
     (``ValueError`` for bad options, ``OSError`` for files)."""
     try:

@@ -45,10 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     import edgebind.train.default as package
-    from edgebind.cli import run_reporting_errors
     p = argparse.ArgumentParser(prog="python -m edgebind.train.default",
                                 description=package.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
-    args = p.parse_args(argv)
-    return run_reporting_errors("python -m edgebind.train.default", lambda: run(args))
+    return run(p.parse_args(argv))
