@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from edgebind.cli import run_reporting_errors
+    from edgebind.errors import run_reporting_errors
     return run_reporting_errors(f"edgebind-calibrate {args.calibrate_command}", lambda: run(args))
 
 

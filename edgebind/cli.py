@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
-from edgebind.errors import EdgeBindError
+from edgebind.errors import run_reporting_errors  # noqa: F401  (also importable from here)
 
 # name -> (command, one-line help). Every command line lives in a ``cli.py`` that holds only its
 # argument definitions and a ``run`` calling library code. A command "pkg.cli" provides
@@ -24,7 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                "check a bundle on this machine: each variant's golden-set agreement and speed"),
     "bench": ("edgebind.tools.cli:bench",
               "measure a bundle: latency p50/p90/p99, throughput, peak memory, accuracy vs FP32"),
-    "anchors": ("edgebind.anchors_cli",
+    "anchors": ("edgebind.anchors.cli",
                 "build an anchor set from text prompts with a bundle's text tower, or show one"),
     "record": ("edgebind.record.cli:record",
                "record sensor streams (from a config, or the simulated world) to MCAP"),
@@ -84,22 +83,6 @@ def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand; its errors are reported as every subcommand's are."""
     run = command_function(args._command, "run")
     return run_reporting_errors(f"edgebind {args.command}", lambda: run(args))
-
-
-def run_reporting_errors(prog: str, fn) -> int:
-    """Run a command; user errors get one clear line, not a traceback (EDGEBIND_DEBUG=1 shows
-    it). Shared by ``edgebind`` and ``edgebind-calibrate``.
-    EdgeBindError covers the SDK's own errors; the builtins, what commands raise themselves
-    (``ValueError`` for bad options, ``OSError`` for files)."""
-    try:
-        return int(fn() or 0)
-    except KeyboardInterrupt:
-        return 130
-    except (EdgeBindError, ValueError, OSError, RuntimeError) as exc:
-        if os.environ.get("EDGEBIND_DEBUG"):
-            raise
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from edgebind.evaluate import SENSORS, anchors_from_file, hit_rate, zero_shot_predictions
+from edgebind.evaluation import SENSORS, anchors_from_file, hit_rate, zero_shot_predictions
 from edgebind.runtime.accuracy import compare
 
 TOWERS = ("vision", *SENSORS)

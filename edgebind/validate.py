@@ -130,6 +130,16 @@ def choice(*options: Any) -> Checker:
     return check
 
 
+def resolve_path(value: str, base_dir: str | Path | None) -> Path:
+    """A path from a config file: ``~`` expanded, a relative one taken relative to ``base_dir``
+    (the file's folder, so a config works from any working directory)."""
+    try:
+        p = Path(value).expanduser()
+    except RuntimeError:   # "~nobody": no such user, so no home folder to expand to
+        raise ValueError("a path whose ~user exists") from None
+    return p if p.is_absolute() or base_dir is None else Path(base_dir) / p
+
+
 class Fields:
     """Typed reads of one table; every failure raises ``error`` naming ``source`` and the key.
 
@@ -206,8 +216,10 @@ class Fields:
         v = self.get(key, string if want is None else expecting(want, string), default)
         if not isinstance(v, str) or v == "-" or self.base_dir is None:
             return v
-        p = Path(v).expanduser()
-        return str(p if p.is_absolute() else self.base_dir / p)
+        try:
+            return str(resolve_path(v, self.base_dir))
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
 
     def table(self, key: str, default: Any = MISSING) -> "Fields":
         """The sub-table ``key`` as Fields (key paths continue: ``windows.hop_s``)."""

@@ -152,7 +152,7 @@ def windowing_only(samples: list[Sample], infos: list[StreamInfo], seconds: floa
 
 
 def capture_recording(video: Path, sensors: Path, seconds: float, out: Path, comp: str) -> dict:
-    from edgebind.record.capture_cli import capture
+    from edgebind.record.capture import capture
     stats = capture(live_sources(video, sensors), out, duration_s=seconds, compression=comp,
                     overwrite=True)
     d = stats.to_dict()

@@ -58,7 +58,7 @@ def emulated(bundle: Path, anchors: Path, data: dict, n: int, threads: int | Non
 def worker(bundle: str, anchors: str, arrays: str, threads: int) -> dict:
     """Inside the emulator: golden-set checks and faithfulness of every variant."""
     from edgebind import quant_eval as Q
-    from edgebind.evaluate import anchors_from_file
+    from edgebind.evaluation import anchors_from_file
     from edgebind.runtime.cpu import detect
     from edgebind.runtime.manifest import Manifest
     from edgebind.sim import EVENTS

@@ -70,3 +70,9 @@ def test_expecting_rewords_a_checker_and_path_takes_it(tmp_path):
         f.get("level", expecting("one of debug, info", choice("debug", "info")))
     with pytest.raises(Bad, match=r"^cfg: bundle: expected a path \(string\), got 7$"):
         f.path("bundle", want="a path (string)")
+
+
+def test_a_path_with_an_unknown_home_is_a_config_error(tmp_path):
+    # Path("~nosuchuser").expanduser() raises RuntimeError; a config gets its own error instead.
+    with pytest.raises(Bad, match=r"p: expected a path whose ~user exists, got '~nosuchuser0/x'"):
+        Fields({"p": "~nosuchuser0/x"}, "cfg", Bad, base_dir=tmp_path).path("p")

@@ -94,18 +94,6 @@ def assembler_kwargs_from_profile(profile: "Profile", stream_infos: Iterable[Str
     return {"time_offsets_ns": offsets, "imu_corrections": imu, "corrections": corrections}
 
 
-def assembler_from_profile(cls: type, stream_infos: Iterable[StreamInfo], profile: "Profile",
-                           **kwargs: Any) -> Any:
-    """``cls(stream_infos, **kwargs)`` (a WindowAssembler) applying ``profile``'s corrections;
-    the corrections must come from the profile alone."""
-    infos = list(stream_infos)
-    for key in ("time_offsets_ns", "imu_corrections", "corrections"):
-        if key in kwargs:
-            raise ValueError(f"WindowAssembler.from_profile: {key} comes from the profile; "
-                             "do not pass it too")
-    return cls(infos, **kwargs, **assembler_kwargs_from_profile(profile, infos))
-
-
 def _check_modality(info: StreamInfo | None, name: str, section: str,
                     allowed: tuple[str, ...]) -> None:
     if info is not None and info.modality not in allowed:

@@ -11,11 +11,12 @@ import datetime as _dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from edgebind.errors import EdgeBindError
+from edgebind.sample import StreamInfo
 from edgebind.space import SpaceMismatchError
 
 SCHEMA = "edgebind.profile/1"
@@ -187,6 +188,12 @@ class Profile:
         """Stream -> ns to add to its sample times (only streams with a measured offset)."""
         return {k: int(s.time_offset_ns) for k, s in self.streams.items()
                 if s.time_offset_ns is not None}
+
+    def assembler_kwargs(self, stream_infos: Iterable[StreamInfo] = ()) -> dict[str, Any]:
+        """Every correction as ``WindowAssembler`` takes them (``time_offsets_ns``,
+        ``imu_corrections``, ``corrections``): see ``edgebind.profile.apply``."""
+        from edgebind.profile.apply import assembler_kwargs_from_profile
+        return assembler_kwargs_from_profile(self, stream_infos)
 
     def imu_correction(self, stream: str) -> Callable[[np.ndarray], np.ndarray] | None:
         s = self.streams.get(stream)

@@ -17,6 +17,7 @@ from typing import Any, Callable, Sequence
 
 from edgebind.record.writer import Recorder
 from edgebind.sample import NS, Sample, require_unique_streams
+from edgebind.validate import resolve_path
 
 # Simulation and replay wait for the recorder instead of dropping (lossless at any speed); live
 # devices keep their own thread and count what they drop.
@@ -302,8 +303,10 @@ def config_profile(config: str) -> Path | None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{path}: key 'profile' expected the path of a calibration profile, "
                          f"got {value!r}")
-    p = Path(value).expanduser()
-    p = p if p.is_absolute() else path.parent / p
+    try:
+        p = resolve_path(value, path.parent)
+    except ValueError as exc:
+        raise ValueError(f"{path}: key 'profile' expected {exc}, got {value!r:.80}") from None
     if not p.is_file():
         raise FileNotFoundError(f"{path}: key 'profile': calibration profile {p} does not exist")
     return p

@@ -21,7 +21,7 @@ from edgebind.sensors.kinds import COMMON, KINDS, NAME_RE, SOURCE_KINDS, Key, So
 
 __all__ = ["COMMON", "KINDS", "Key", "StreamConfig", "StreamConfigError", "load_stream_configs",
            "open_source", "open_sources", "parse_stream_configs"]
-from edgebind.validate import Fields
+from edgebind.validate import Fields, resolve_path, shown
 
 
 class StreamConfigError(EdgeBindError, ValueError):
@@ -62,10 +62,11 @@ def parse_stream_configs(tables: Any, source: str,
     for i, table in enumerate(tables):
         cfg = _parse_one(table, source, i)
         if "path" in cfg.options:
-            p = Path(cfg.options["path"]).expanduser()
-            if base_dir is not None and not p.is_absolute():
-                p = Path(base_dir) / p
-            cfg.options["path"] = str(p)
+            try:
+                cfg.options["path"] = str(resolve_path(cfg.options["path"], base_dir))
+            except ValueError as exc:
+                raise StreamConfigError(f"{source}: streams[{i}] ({cfg.name}): key 'path': "
+                                        f"expected {exc}, got {shown(cfg.options['path'])}") from None
         names = [cfg.name] + [cfg.options[k] for k in SOURCE_KINDS[cfg.kind].stream_keys
                               if k in cfg.options]
         for n in names:

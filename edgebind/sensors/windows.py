@@ -46,7 +46,7 @@ Correction = Callable[[np.ndarray], np.ndarray]
 def __getattr__(name: str) -> Any:
     # Calibration lives in edgebind.profile.apply; imported on use so sensors never need it.
     if name in ("audio_gain", "assembler_kwargs_from_profile"):
-        from edgebind.profile import apply
+        import edgebind.profile.apply as apply
         return getattr(apply, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -104,8 +104,15 @@ class WindowAssembler:
         """An assembler applying a calibration profile's (``edgebind.profile.Profile``)
         corrections: per-stream time offsets, IMU bias/scale/axes, thermal gain/offset and
         audio gain. ``kwargs`` are the other constructor arguments."""
-        from edgebind.profile.apply import assembler_from_profile
-        return assembler_from_profile(cls, stream_infos, profile, **kwargs)
+        # Asked of the profile, not imported: sensors never need the profile package.
+        if not callable(getattr(profile, "assembler_kwargs", None)):
+            raise ValueError(f"expected an edgebind.profile.Profile, got {type(profile).__name__}")
+        for key in ("time_offsets_ns", "imu_corrections", "corrections"):
+            if key in kwargs:
+                raise ValueError(f"WindowAssembler.from_profile: {key} comes from the profile; "
+                                 "do not pass it too")
+        infos = list(stream_infos)
+        return cls(infos, **kwargs, **profile.assembler_kwargs(infos))
 
     # -- public API ------------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from edgebind.errors import run_reporting_errors
 from edgebind.train.default.config import DEFAULT_WORK, Recipe
 
 
@@ -49,4 +50,5 @@ def main(argv: list[str] | None = None) -> int:
                                 description=package.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
-    return run(p.parse_args(argv))
+    args = p.parse_args(argv)
+    return run_reporting_errors(p.prog, lambda: run(args))

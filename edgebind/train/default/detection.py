@@ -36,7 +36,8 @@ def tune_detector(bundle: Path, anchors: Path, path: Path, recipe: Recipe,
     the tuning worlds, and its precision/recall on the check worlds (never tuned on)."""
     from edgebind.anchors import AnchorSet
     from edgebind.detect import DetectorConfig
-    from edgebind.detect.tune import DEFAULT_GRID, pooled, record_world, replay, save_tuned, tune
+    from edgebind.detect.tune import DEFAULT_GRID, pooled, replay, save_tuned, tune
+    from edgebind.pipeline.recorder import record_world
     from edgebind.embedder import Embedder
     from edgebind.progress import Counter
     from edgebind.sim.events import QUIET
