@@ -4,7 +4,7 @@
     python scripts/int8_accuracy.py --qemu-avx2 48         # + the AVX2 kernels, emulated
 
 For every tower with an FP32 variant and every quantized variant: zero-shot top-1 agreement with
-FP32 over the anchors, both variants' zero-shot top-1, centred cosine (edgebind.quant_eval), on
+FP32 over the anchors, both variants' zero-shot top-1, centred cosine (edgebind.evaluation.quant), on
 this machine's CPU (named in the output). ``--qemu-avx2 N`` repeats it on N of the windows
 inside ``qemu-x86_64 -cpu Haswell`` (Debian's qemu-user), where ONNX Runtime runs its AVX2
 (no VNNI) kernels: each variant's golden-set check there, and what each computes, including the
@@ -57,7 +57,7 @@ def emulated(bundle: Path, anchors: Path, data: dict, n: int, threads: int | Non
 
 def worker(bundle: str, anchors: str, arrays: str, threads: int) -> dict:
     """Inside the emulator: golden-set checks and faithfulness of every variant."""
-    from edgebind import quant_eval as Q
+    from edgebind.evaluation import quant as Q
     from edgebind.evaluation import anchors_from_file
     from edgebind.runtime.cpu import detect
     from edgebind.runtime.manifest import Manifest
@@ -89,7 +89,7 @@ def main() -> int:
     if len(sys.argv) == 6 and sys.argv[1] == "--worker":
         print(json.dumps(worker(*sys.argv[2:5], int(sys.argv[5]))))
         return 0
-    from edgebind import quant_eval as Q
+    from edgebind.evaluation import quant as Q
     from edgebind.assets import default_anchors_path, default_bundle_path
     from edgebind.runtime.cpu import detect
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

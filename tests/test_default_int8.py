@@ -62,7 +62,7 @@ def test_recorded_agreement_meets_the_bar():
 def test_int8_agreement_recomputes_on_this_machine():
     """Fewer windows than recorded (96 of 400), same seed: every shipped variant, as its targets
     compute it, still gives FP32's answer almost everywhere."""
-    from edgebind.quant_eval import evaluate_variants
+    from edgebind.evaluation.quant import evaluate_variants
     rec = _recorded()
     got = evaluate_variants(_bundle(), assets.default_anchors_path(), seed=rec["seed"], n=96,
                             threads=2)

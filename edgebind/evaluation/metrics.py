@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from edgebind.linear_probe import fit_linear_probe
+from edgebind.evaluation.linear_probe import fit_linear_probe
 
 SENSORS = ("audio", "depth", "thermal", "imu")
 

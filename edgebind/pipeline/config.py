@@ -70,7 +70,7 @@ class PipelineConfig:
 
     @property
     def stall_s(self) -> float:
-        from edgebind.liveness import MIN_STALL_S
+        from edgebind.pipeline.liveness import MIN_STALL_S
         return max(self.stall_hops * self.hop_s, MIN_STALL_S)
 
     def window_lengths(self, embedder: SupportsEmbedding) -> dict[str, float]:

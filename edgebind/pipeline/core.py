@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from edgebind.liveness import Progress, Recent, recent_windows, verdict
+from edgebind.pipeline.liveness import Progress, Recent, recent_windows, verdict
 from edgebind.pipeline import build
 from edgebind.pipeline import health as _health
 from edgebind.pipeline.config import PipelineConfig

@@ -1,14 +1,14 @@
 """Is the pipeline healthy? Per-stream health (what each source reports, plus what the pipeline
 saw of its samples), the findings that decide ``ok``/``degraded``/``failing``, the encoders'
 report, and ``progressing`` (what the systemd watchdog follows). The judging rules themselves
-are in ``edgebind.liveness``."""
+are in ``edgebind.pipeline.liveness``."""
 from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from edgebind import liveness
-from edgebind.liveness import Finding, Progress
+from edgebind.pipeline import liveness
+from edgebind.pipeline.liveness import Finding, Progress
 
 if TYPE_CHECKING:
     from edgebind.runtime.encoder import SupportsEmbedding

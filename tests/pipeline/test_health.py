@@ -171,7 +171,7 @@ def test_config_values_out_of_their_sane_range_are_refused(key, value):
 
 
 def test_progress_rules_on_explicit_times():
-    from edgebind.liveness import Progress
+    from edgebind.pipeline.liveness import Progress
     p = Progress(stall_s=1.0, grace_s=2.0)          # at least MIN_STALL_S = 5 s
     p.reset(0.0)
     assert p.stall_s == 5.0
@@ -198,7 +198,7 @@ def test_progress_rules_on_explicit_times():
 
 
 def test_recent_counts_are_deltas_over_the_horizon():
-    from edgebind.liveness import Recent
+    from edgebind.pipeline.liveness import Recent
     r = Recent(horizon_s=10.0, min_gap_s=1.0)
     r.add({"a": 5}, now=0.0)
     assert r.delta() == {"a": 5}                     # one snapshot: everything so far

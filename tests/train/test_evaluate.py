@@ -6,7 +6,7 @@ import pytest
 
 from edgebind.evaluate import (chance, embedding_arithmetic, evaluate_embeddings, goals,
                                hit_rate, markdown, retrieval_recall, zero_shot_predictions)
-from edgebind.linear_probe import fit_linear_probe
+from edgebind.evaluation.linear_probe import fit_linear_probe
 
 
 def _clusters(n=200, classes=4, dim=16, noise=0.3, seed=0):

@@ -85,8 +85,8 @@ def export_default(model, dest: Path, calibration: Path, window_s: float = 2.0,
 
 def keep_faithful_int8(bundle: Path, anchors: Path, recipe: Recipe) -> dict[str, Any]:
     """Keep an INT8 variant only where it gives FP32's zero-shot answer on >= 99 % of held-out
-    windows (what its targets compute, edgebind.quant_eval); drop the others from the bundle."""
-    from edgebind.quant_eval import evaluate_variants
+    windows (what its targets compute, edgebind.evaluation.quant); drop the others from the bundle."""
+    from edgebind.evaluation.quant import evaluate_variants
     from edgebind.runtime.manifest import Manifest
     report = evaluate_variants(bundle, anchors, seed=recipe.eval_seed, n=recipe.eval_n,
                                threads=recipe.threads)
