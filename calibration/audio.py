@@ -7,7 +7,7 @@ import numpy as np
 
 from edgebind.profile import AudioCalibration, Profile
 
-from edgebind.calibration.report import Check, Result, plot_path, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, pyplot, save_figure
 
 HELP = "audio: noise floor (dBFS), clipping, a gain recommendation"
 CLIP_LEVEL = 0.999
@@ -86,10 +86,7 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
         ax.set_xlabel("time (s)")
         ax.set_ylabel("RMS per 50 ms (dBFS)")
         ax.legend()
-        fig.tight_layout()
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
-        res.plots.append(str(out))
+        res.plots.append(save_figure(fig, out))
     sec = profile.stream(s.stream)
     sec.audio = AudioCalibration(gain, lv["noise_floor_dbfs"], lv["peak_dbfs"], lv["clipping_ratio"])
     sec.sensor = s.info.device or sec.sensor

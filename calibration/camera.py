@@ -11,7 +11,7 @@ import numpy as np
 
 from edgebind.profile import CameraCalibration, Profile
 
-from edgebind.calibration.report import Check, Result, plot_path, progress, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, progress, pyplot, save_figure
 
 HELP = "camera: intrinsics + distortion from checkerboard/ChArUco views, coverage feedback"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -213,9 +213,7 @@ def _plot_coverage(out: Path, fit: CameraFit, cov: np.ndarray, image_points: lis
     ax.set_xlim(0, size[0])
     ax.set_ylim(size[1], 0)
     ax.set_title(f"board corners per region ({fit.views} views, RMS {fit.rms:.2f} px)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out)
 
 
 def _result(stream: str, fit: CameraFit, cov: np.ndarray, used: list[str], views_seen: int) -> Result:

@@ -13,7 +13,7 @@ import numpy as np
 
 from edgebind.profile import ImuCalibration, Profile
 
-from edgebind.calibration.report import Check, Result, plot_path, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, pyplot, save_figure
 
 G = 9.80665
 HELP = "IMU: gyro/accel bias, six-position accel scale, gravity alignment, Allan variance"
@@ -250,10 +250,7 @@ def _allan(rows: np.ndarray, rate: float, cal: ImuCalibration, res: Result,
             ax.set_ylabel(f"deviation ({unit})")
             ax.grid(True, which="both", alpha=0.3)
             ax.legend()
-        fig.tight_layout()
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
-        res.plots.append(str(out))
+        res.plots.append(save_figure(fig, out))
 
 
 def _orientations(means: np.ndarray) -> set[str]:

@@ -130,3 +130,12 @@ def plot_path(plot_dir: Path | None, name: str) -> Path | None:
         return None
     plot_dir.mkdir(parents=True, exist_ok=True)
     return plot_dir / name
+
+
+def save_figure(fig, out: Path) -> str:
+    """Lay out, write (PNG, 100 dpi) and close a figure; the path for ``Result.plots``."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return str(out)

@@ -14,7 +14,7 @@ import numpy as np
 
 from edgebind.profile import Profile
 
-from edgebind.calibration.report import Check, Result, plot_path, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, pyplot, save_figure
 
 HELP = "sync: time offset between two streams from a shared event (tap, light switch)"
 
@@ -178,8 +178,5 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
         ax.set_xlabel(f"{other.stream} lag behind {ref.stream} (ms)")
         ax.set_ylabel("normalised cross-correlation")
         ax.legend()
-        fig.tight_layout()
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
-        res.plots.append(str(out))
+        res.plots.append(save_figure(fig, out))
     return res

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgebind.profile import Profile, ThermalCalibration
 
-from edgebind.calibration.report import Check, Result, plot_path, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, pyplot, save_figure
 
 HELP = "thermal: gain/offset from two reference temperatures, or flat-field correction"
 
@@ -114,10 +114,7 @@ def run(args: argparse.Namespace, profile: Profile) -> Result:
                 im = ax.imshow(arr)
                 ax.set_title(title)
                 fig.colorbar(im, ax=ax)
-            fig.tight_layout()
-            fig.savefig(out, dpi=100)
-            plt.close(fig)
-            res.plots.append(str(out))
+            res.plots.append(save_figure(fig, out))
     sec.thermal = cal
     sec.sensor = read[0].info.device or sec.sensor
     return res

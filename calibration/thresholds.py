@@ -19,7 +19,7 @@ import numpy as np
 
 from edgebind.profile import Profile
 
-from edgebind.calibration.report import Check, Result, plot_path, pyplot
+from edgebind.calibration.report import Check, Result, plot_path, pyplot, save_figure
 
 HELP = "thresholds: per-anchor thresholds for a target false-alarm rate; precision/recall"
 Z = {0.5: 0.0, 0.8: 0.8416, 0.9: 1.2816, 0.95: 1.6449, 0.99: 2.3263}
@@ -376,10 +376,7 @@ def _plot_pr(plt: Any, plot_dir: Path, name: str, pc: PRCurve, threshold: float)
     axs[1].axvline(threshold, color="r", ls="--", label="chosen threshold")
     axs[1].set_xlabel("threshold")
     axs[1].legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return str(out)
+    return save_figure(fig, out)
 
 
 def _safe(name: str) -> str:

@@ -10,7 +10,6 @@ still gets 414 and too many or too long headers 431), one request per connection
 """
 from __future__ import annotations
 
-import errno
 import io
 import logging
 import queue
@@ -21,12 +20,12 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from edgebind.accept import BACKOFF_MAX_S, BACKOFF_MIN_S, Acceptor  # noqa: F401  (tests read the pause)
+
 log = logging.getLogger("edgebind.daemon.health")
 
 MAX_REQUEST_LINE = 65536          # http.server's own limit (beyond: 414)
 MAX_HEAD = 256 * 1024             # request line plus headers (beyond: 431)
-_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 1.0
 
 
 class _Head:
@@ -73,7 +72,8 @@ class GuardedHTTPServer:
         self._pending: dict[int, _Pending] = {}        # insertion order: oldest first
         self._ready: queue.Queue = queue.Queue(maxsize=self.max_connections)
         self._stop = threading.Event()
-        self._backoff, self._paused_until = BACKOFF_MIN_S, 0.0
+        self._acceptor = Acceptor(self._listener, self._pause_accepting)
+        self._accept_paused = False
         self._lock = threading.Lock()
         self.counters = {"accepted": 0, "served": 0, "evicted": 0, "timed_out": 0,
                          "too_large": 0, "busy": 0, "accept_errors": 0}
@@ -122,15 +122,10 @@ class GuardedHTTPServer:
 
     def _accept(self) -> None:
         for _ in range(self.max_connections):   # bounded: reading heads must not starve
-            try:
-                sock, peer = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
+            conn = self._acceptor.accept()
+            if conn is None:
                 return
-            except OSError as exc:
-                if exc.errno in _OUT_OF_FDS:
-                    self._pause_accepting(exc)
-                return
-            self._backoff = BACKOFF_MIN_S
+            sock, peer = conn
             if len(self._pending) >= self.max_connections:
                 self._evict_one()
             sock.setblocking(False)
@@ -156,13 +151,12 @@ class GuardedHTTPServer:
         if self.counters["accept_errors"] == 1:
             log.warning("health endpoint: cannot accept connections (%s); backing off",
                         exc.strerror or exc)
-        self._sel.unregister(self._listener)
-        self._paused_until = time.monotonic() + self._backoff
-        self._backoff = min(2 * self._backoff, BACKOFF_MAX_S)
+        self._sel.unregister(self._listener)   # until the Acceptor's pause is over
+        self._accept_paused = True
 
     def _resume_accepting(self) -> None:
-        if self._paused_until and time.monotonic() >= self._paused_until:
-            self._paused_until = 0.0
+        if self._accept_paused and self._acceptor.pause_left_s() <= 0:
+            self._accept_paused = False
             self._sel.register(self._listener, selectors.EVENT_READ)
 
     def _read(self, p: _Pending | None) -> None:

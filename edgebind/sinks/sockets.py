@@ -19,13 +19,13 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from edgebind.accept import BACKOFF_MAX_S, BACKOFF_MIN_S, Acceptor
 from edgebind.sinks.base import Sink, encode_line
 
 _POLL_IN = select.POLLIN | select.POLLPRI
 _POLL_BAD = select.POLLHUP | select.POLLERR | select.POLLNVAL
 # accept() failing for want of descriptors or memory: wait, doubling from MIN to MAX seconds.
-_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
-ACCEPT_BACKOFF_MIN_S, ACCEPT_BACKOFF_MAX_S = 0.05, 1.0
+ACCEPT_BACKOFF_MIN_S, ACCEPT_BACKOFF_MAX_S = BACKOFF_MIN_S, BACKOFF_MAX_S
 
 
 class _Client:
@@ -59,8 +59,7 @@ class _StreamServerSink(Sink):
         self._drain_until: float | None = None
         self.server_counters = {"accepted": 0, "disconnected": 0, "refused": 0, "client_drops": 0,
                                 "accept_errors": 0}
-        self._accept_backoff = ACCEPT_BACKOFF_MIN_S
-        self._accept_paused_until = 0.0
+        self._acceptor = Acceptor(self._listener, self._back_off)
         self._io = threading.Thread(target=self._io_loop, name=f"edgebind-sink-{self.name}-io", daemon=True)
         self._io.start()
         self._start()
@@ -96,7 +95,7 @@ class _StreamServerSink(Sink):
                     break
                 clients = list(self._clients.values())
             poller = select.poll()
-            pause = self._accept_paused_until - time.monotonic()
+            pause = self._acceptor.pause_left_s()
             if pause <= 0:
                 poller.register(self._listener, _POLL_IN)
             poller.register(self._wake_r, _POLL_IN)
@@ -135,15 +134,10 @@ class _StreamServerSink(Sink):
 
     def _accept(self) -> None:
         while True:
-            try:
-                sock, addr = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
+            conn = self._acceptor.accept()
+            if conn is None:
                 return
-            except OSError as exc:
-                if exc.errno in _OUT_OF_FDS:
-                    self._back_off(exc)
-                return
-            self._accept_backoff = ACCEPT_BACKOFF_MIN_S
+            sock, addr = conn
             if not self._make_room():
                 with self._lock:
                     self.server_counters["refused"] += 1
@@ -170,8 +164,7 @@ class _StreamServerSink(Sink):
         return True
 
     def _back_off(self, exc: OSError) -> None:
-        """The pending connection stays in the kernel's backlog; try again after a pause
-        rather than polling a listener that stays readable (a busy loop)."""
+        """Out of descriptors: the Acceptor pauses accepting; count it, log the first."""
         with self._lock:
             self.server_counters["accept_errors"] += 1
             first = self.server_counters["accept_errors"] == 1
@@ -179,8 +172,6 @@ class _StreamServerSink(Sink):
             from edgebind.sinks.base import log
             log.warning("sink %s: cannot accept connections (%s); backing off", self.name,
                         exc.strerror or exc)
-        self._accept_paused_until = time.monotonic() + self._accept_backoff
-        self._accept_backoff = min(2 * self._accept_backoff, ACCEPT_BACKOFF_MAX_S)
 
     def _configure(self, sock: socket.socket) -> None:
         if self.send_buffer_bytes:
