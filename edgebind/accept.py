@@ -2,7 +2,7 @@
 
 When ``accept`` fails with EMFILE/ENFILE the connection stays in the kernel's backlog and the
 listener stays readable, so a poll loop that keeps asking would spin. :class:`Acceptor` pauses
-instead (50 ms, doubling to 1 s, reset by the next success). The health server and the TCP/Unix
+instead (``Backoff``: 50 ms, doubling to 1 s, reset by the next success). The health server and the TCP/Unix
 sinks both accept through it."""
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import socket
 import time
 from collections.abc import Callable
 from typing import Any
+
+from edgebind.backoff import Backoff
 
 OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.05, 1.0
@@ -23,7 +25,7 @@ class Acceptor:
 
     def __init__(self, listener: socket.socket, on_pause: Callable[[OSError], None]):
         self.listener, self.on_pause = listener, on_pause
-        self.backoff_s, self.paused_until = BACKOFF_MIN_S, 0.0
+        self.backoff, self.paused_until = Backoff(BACKOFF_MIN_S, BACKOFF_MAX_S), 0.0
 
     def accept(self) -> tuple[socket.socket, Any] | None:
         try:
@@ -32,11 +34,10 @@ class Acceptor:
             return None
         except OSError as exc:
             if exc.errno in OUT_OF_FDS:
-                self.paused_until = time.monotonic() + self.backoff_s
-                self.backoff_s = min(2 * self.backoff_s, BACKOFF_MAX_S)
+                self.paused_until = time.monotonic() + self.backoff.next()
                 self.on_pause(exc)
             return None
-        self.backoff_s = BACKOFF_MIN_S
+        self.backoff.reset()
         return conn
 
     def pause_left_s(self) -> float:

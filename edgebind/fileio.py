@@ -42,6 +42,15 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
+def read_bytes(path: Path, missing: str, error: type[Exception] = FileNotFoundError) -> bytes:
+    """A whole file; a missing one raises ``error(missing)``, a message that says what the file
+    was for and how to get one (other OS errors propagate, naming the file)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(missing) from None
+
+
 def atomic_write(path: str | os.PathLike, data: bytes, *, fsync: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename, so a crash or power cut
     never leaves half a file. The result gets the usual permissions (0666 minus the umask), not

@@ -21,7 +21,8 @@ COMMANDS = ("edgebind.cli", "edgebind.tools", "edgebind.demo", "edgebind.bench",
 ABOVE_SENSORS = ("edgebind.pipeline", "edgebind.embedder", "edgebind.anchors", "edgebind.profile",
                  "edgebind.models", "edgebind.train") + COMMANDS
 FOUNDATION = ("edgebind.preprocess", "edgebind.modality", "edgebind.space", "edgebind.errors",
-              "edgebind.checks", "edgebind.validate", "edgebind.fileio", "edgebind.sample")
+              "edgebind.checks", "edgebind.validate", "edgebind.fileio", "edgebind.sample",
+              "edgebind.accept", "edgebind.backoff")
 DEVICE_ANCHORS = tuple(f"edgebind.anchors.{m}" for m in
                        ("records", "vectors", "setfile", "prompts", "fields"))
 

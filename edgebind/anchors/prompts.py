@@ -11,7 +11,7 @@ from typing import Any
 from edgebind.anchors.fields import (read_templates, reject_unknown, require, strings,
                                      table_of, text)
 from edgebind.anchors.records import DEFAULT_KEY, EMBEDDING_KEYS, AnchorSetError, anchor_name
-from edgebind.fileio import parse_toml
+from edgebind.fileio import parse_toml, read_bytes
 from edgebind.modality import MODALITIES
 from edgebind.validate import Fields, choice
 
@@ -82,10 +82,7 @@ def load_prompts(path: str | os.PathLike) -> PromptsFile:
         examples = {imu = "fall_imu.npy"}     # (N, D) embeddings of example clips, relative path
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"prompts file {path} does not exist") from None
+    raw = read_bytes(path, f"prompts file {path} does not exist")
     d = parse_toml(raw, str(path), AnchorSetError, "not a valid TOML prompts file")
     pf = parse_prompts(d, str(path), base=path.parent)
     pf.path = path

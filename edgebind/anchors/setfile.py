@@ -23,7 +23,7 @@ import numpy as np
 from edgebind.anchors.fields import mapping, read_templates, require, strings, table_of, text
 from edgebind.anchors.records import SCHEMA, Anchor, AnchorSet, AnchorSetError
 from edgebind.checks import is_finite_number
-from edgebind.fileio import atomic_write, parse_json
+from edgebind.fileio import atomic_write, parse_json, read_bytes
 from edgebind.space import SpaceMismatchError, check_same_space
 from edgebind.validate import Fields, integer, shown
 
@@ -40,11 +40,7 @@ def read_anchor_set(path: str | os.PathLike, space_id: str | None = None,
                     dim: int | None = None) -> AnchorSet:
     """:meth:`AnchorSet.load`: the file, checked against the bundle's space and dimension."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"anchor set {path} does not exist; build one with "
-                                f"{BUILD_HINT}") from None
+    raw = read_bytes(path, f"anchor set {path} does not exist; build one with {BUILD_HINT}")
     aset = parse_anchor_set(parse_json(raw, str(path), AnchorSetError, "not a JSON anchor set"),
                             str(path))
     if space_id is not None:

@@ -38,7 +38,7 @@ from typing import Any
 
 from edgebind.checks import split_host_port
 from edgebind.errors import EdgeBindError
-from edgebind.fileio import parse_toml
+from edgebind.fileio import parse_toml, read_bytes
 from edgebind.pipeline.config import LIMITS, PipelineConfig, expected, within
 from edgebind.validate import Checker, Fields, choice, expecting, host_port
 
@@ -274,9 +274,7 @@ def load_config(path: str | Path) -> DaemonConfig:
     """Read and validate a daemon config file; ConfigError names the file and key on failure."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raw = read_bytes(path, f"{path}: no such config file", ConfigError)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     return parse_config(parse_toml(raw, str(path), ConfigError), path)

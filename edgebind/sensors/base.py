@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Literal, Mapping, Protocol
 
+from edgebind.backoff import Backoff  # noqa: F401  (sources reconnect with it)
 from edgebind.sample import Sample, StreamInfo
 
 log = logging.getLogger(__name__)
@@ -75,24 +76,6 @@ class HealthStatus:
                 "errors": self.errors, "reconnects": self.reconnects,
                 "last_error": self.last_error, "last_sample_ns": self.last_sample_ns,
                 "ended": self.ended}
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff: ``initial_s``, doubling up to ``max_s``; ``reset()`` after a success."""
-
-    initial_s: float = 0.1
-    max_s: float = 5.0
-    factor: float = 2.0
-    _next: float | None = None
-
-    def next(self) -> float:
-        delay = self.initial_s if self._next is None else self._next
-        self._next = min(delay * self.factor, self.max_s)
-        return delay
-
-    def reset(self) -> None:
-        self._next = None
 
 
 @dataclass

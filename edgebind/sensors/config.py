@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebind.errors import EdgeBindError
-from edgebind.fileio import parse_toml
+from edgebind.fileio import parse_toml, read_bytes
 from edgebind.sensors.base import Source
 from edgebind.sensors.kinds import COMMON, KINDS, NAME_RE, SOURCE_KINDS, Key, SourceKind
 
@@ -131,10 +131,7 @@ def _kind(f: Fields) -> SourceKind:
 def load_stream_configs(path: str | os.PathLike) -> list[StreamConfig]:
     """The ``[[streams]]`` tables of a TOML file, validated (errors name the file)."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{p}: no such config file") from None
+    raw = read_bytes(p, f"{p}: no such config file")
     doc = parse_toml(raw, str(p), StreamConfigError, "not valid TOML")
     if "streams" not in doc:
         raise StreamConfigError(f"{p}: no [[streams]] tables")
