@@ -85,28 +85,22 @@ def parse_json(text: str | bytes, source: str, error: type[Exception] = ValueErr
                what: str = "invalid JSON") -> Any:
     """``json.loads`` whose every failure is ``error("SOURCE: WHAT: ...")``."""
     import json
-    try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise error(f"{source}: {what}: not UTF-8 text ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise error(f"{source}: {what}: {exc}") from None
-    except (RecursionError, ValueError) as exc:
-        raise error(f"{source}: {what}: {_hostile(exc) or exc}") from None
+    return _parse(json.loads, json.JSONDecodeError, text, source, error, what)
 
 
 def parse_toml(text: str | bytes, source: str, error: type[Exception] = ValueError,
                what: str = "invalid TOML") -> Any:
     """``tomllib.loads`` whose every failure is ``error("SOURCE: WHAT: ...")``."""
+    return _parse(tomllib.loads, tomllib.TOMLDecodeError, text, source, error, what)
+
+
+def _parse(loads: Any, decode_error: type[Exception], text: str | bytes, source: str,
+           error: type[Exception], what: str) -> Any:
     try:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return tomllib.loads(text)
+        return loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except UnicodeDecodeError as exc:
         raise error(f"{source}: {what}: not UTF-8 text ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except decode_error as exc:   # the parser's own message says where and what
         raise error(f"{source}: {what}: {exc}") from None
     except (RecursionError, ValueError) as exc:
         raise error(f"{source}: {what}: {_hostile(exc) or exc}") from None
