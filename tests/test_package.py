@@ -97,3 +97,18 @@ def test_atomic_write_gives_normal_permissions(tmp_path):
     assert p.read_bytes() == b"{}\n"
     assert oct(p.stat().st_mode & 0o777) == oct(0o644)
     assert not [f for f in p.parent.iterdir() if f.name != "x.json"]
+
+
+def test_every_package_is_installed():
+    # pyproject lists packages by hand (package-dir maps three top-level folders into edgebind.*);
+    # an editable install finds a package that is missing from the list, a wheel does not.
+    import tomllib
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    roots = {folder: name for name, folder in cfg["package-dir"].items()}
+    on_disk = set()
+    for folder, name in roots.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(REPO / folder).parts
+            on_disk.add(".".join((name, *rel)))
+    assert on_disk - set(cfg["packages"]) == set(), "packages missing from pyproject.toml"
+    assert set(cfg["packages"]) - on_disk == set(), "pyproject.toml lists packages that are gone"
