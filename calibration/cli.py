@@ -88,9 +88,15 @@ def _recording_host(path: Path) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """``edgebind-calibrate``; its conventions are ``edgebind``'s (see :mod:`edgebind.cli`)."""
+    from edgebind import __version__
+    from edgebind.errors import name_commands
     parser = argparse.ArgumentParser(prog="edgebind-calibrate",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version=f"edgebind-calibrate {__version__}")
     add_arguments(parser)
+    name_commands(parser)
     return parser
 
 
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from edgebind.errors import run_reporting_errors
-    return run_reporting_errors(f"edgebind-calibrate {args.calibrate_command}", lambda: run(args))
+    return run_reporting_errors(args._prog, lambda: run(args))
 
 
 if __name__ == "__main__":

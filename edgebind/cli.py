@@ -1,14 +1,20 @@
 """The ``edgebind`` command. Each subcommand's command line is a ``cli.py`` (argument definitions
 and a ``run`` that calls library code, imported when the command runs), so ``edgebind --help`` is
 fast and device-side subcommands never import torch. Errors a command raises on purpose
-(:class:`~edgebind.errors.EdgeBindError`) are reported in one line, the same for every one."""
+(:class:`~edgebind.errors.EdgeBindError`) are reported in one line, the same for every one.
+
+Conventions (argparse's, shared with ``edgebind-calibrate``): help asked for (``--help``) goes
+to stdout with exit status 0, as does ``--version``; a command line that cannot run, including
+one with no command at all, gets the usage and one ``PROG: error: ...`` line on stderr and exit
+status 2; an error while running, one such line on stderr and status 1. ``--json`` options
+print one JSON document on stdout and nothing else there."""
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
 
-from edgebind.errors import run_reporting_errors  # noqa: F401  (also importable from here)
+from edgebind.errors import name_commands, run_reporting_errors  # noqa: F401  (also importable from here)
 
 # name -> (command, one-line help). Every command line lives in a ``cli.py`` that holds only its
 # argument definitions and a ``run`` calling library code. A command "pkg.cli" provides
@@ -54,11 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from edgebind import __version__
     parser.add_argument("--version", action="version", version=f"edgebind {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (command, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_command=command)
         command_function(command, "add_arguments")(p)
+    name_commands(parser)
     return parser
 
 
@@ -72,17 +79,16 @@ def command_function(command: str, what: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+    args = parser.parse_args(argv)   # no command: usage and an error on stderr, exit 2
     return run_command(args)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run a parsed subcommand; its errors are reported as every subcommand's are."""
+    """Run a parsed subcommand; its errors are reported as every subcommand's are, under the
+    name argparse gives the innermost command (``edgebind anchors build``)."""
     run = command_function(args._command, "run")
-    return run_reporting_errors(f"edgebind {args.command}", lambda: run(args))
+    prog = getattr(args, "_prog", None) or f"edgebind {args.command}"
+    return run_reporting_errors(prog, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ they also derive from the builtin they always were (ValueError, RuntimeError, ..
 ``except ValueError`` code keeps working."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +19,12 @@ def run_reporting_errors(prog: str, fn: Callable[[], int | None]) -> int:
     it). Shared by every command line: ``edgebind``, ``edgebind-calibrate``,
     ``python -m edgebind.train.default``. EdgeBindError covers the SDK's own errors (the
     firmware bridge's derive from ValueError/RuntimeError); the builtins, what commands raise
-    themselves (``ValueError`` for bad options, ``OSError`` for files)."""
+    themselves (``ValueError`` for bad options, ``OSError`` for files).
+
+    The line reads ``PROG: error: MESSAGE``, exactly as argparse words a usage error of the
+    same command: ``prog`` is the whole command as its parser's ``prog`` spells it
+    (``edgebind run``, ``edgebind sim timeline``, ``edgebind-calibrate imu``), so a typo in an
+    option and a missing file are reported under one name (see :func:`name_commands`)."""
     try:
         return int(fn() or 0)
     except KeyboardInterrupt:
@@ -28,3 +34,14 @@ def run_reporting_errors(prog: str, fn: Callable[[], int | None]) -> int:
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def name_commands(parser: argparse.ArgumentParser) -> None:
+    """Record each (sub)command parser's ``prog`` as the ``_prog`` default of what it parses,
+    so the innermost command run (argparse copies a subparser's defaults over its parent's)
+    names itself in :func:`run_reporting_errors` as argparse does in usage errors."""
+    parser.set_defaults(_prog=parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                name_commands(sub)

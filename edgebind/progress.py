@@ -1,11 +1,34 @@
-"""Progress display for long work: tqdm where installed and the output is a terminal or forced,
-plain stderr lines otherwise (logs of unattended runs stay readable)."""
+"""Progress display for long work: tqdm bars where installed and stderr is a terminal (or
+``EDGEBIND_PROGRESS=1`` forces them), plain stderr lines or nothing otherwise, so the logs of
+unattended runs (systemd, CI, ``2> file``) never fill with redrawn bars. ``EDGEBIND_PROGRESS=0``
+turns the bars off on a terminal too."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator
+
+
+def bars_wanted(enabled: bool = True) -> bool:
+    """Whether to draw a progress bar on stderr: asked for, and stderr a terminal unless
+    ``EDGEBIND_PROGRESS`` says 1 (draw anyway) or 0 (never)."""
+    forced = os.environ.get("EDGEBIND_PROGRESS", "").strip()
+    if not enabled or forced == "0":
+        return False
+    return forced == "1" or sys.stderr.isatty()
+
+
+def tqdm_bar(enabled: bool = True, **kwargs):
+    """A tqdm bar on stderr when :func:`bars_wanted` and tqdm is installed, else None."""
+    if not bars_wanted(enabled):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(file=sys.stderr, **kwargs)
 
 
 class Steps:
@@ -14,13 +37,7 @@ class Steps:
     def __init__(self, total: int, label: str, enabled: bool = True):
         self.total, self.label, self.enabled = total, label, enabled
         self.done = 0
-        self._bar = None
-        if enabled and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm
-                self._bar = tqdm(total=total, desc=label, unit="step", file=sys.stderr)
-            except ImportError:
-                pass
+        self._bar = tqdm_bar(enabled, total=total, desc=label, unit="step")
 
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
@@ -43,17 +60,11 @@ class Steps:
 
 
 class Counter:
-    """Counts the items of long work (clips rendered, settings tried) on a tqdm bar where tqdm
-    is installed; silent otherwise. A context manager; ``update()`` after each item."""
+    """Counts the items of long work (clips rendered, settings tried) on a tqdm bar where
+    :func:`bars_wanted`; silent otherwise. A context manager; ``update()`` after each item."""
 
     def __init__(self, total: int, label: str, unit: str, enabled: bool = True):
-        self._bar = None
-        if enabled:
-            try:
-                from tqdm import tqdm
-                self._bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr)
-            except ImportError:
-                pass
+        self._bar = tqdm_bar(enabled, total=total, desc=label, unit=unit)
 
     def update(self, n: int = 1) -> None:
         if self._bar is not None:

@@ -13,8 +13,10 @@ import numpy as np
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
-    sub.add_parser("events", help="list the events and their captions")
-    sub.add_parser("scenarios", help="list the scenarios")
+    for name, what in (("events", "list the events and their captions"),
+                       ("scenarios", "list the scenarios")):
+        p = sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + ".")
+        p.add_argument("--json", action="store_true", help="print JSON (one object) instead")
     p = sub.add_parser("timeline", help="print a scenario's ground-truth timeline")
     p.add_argument("scenario", nargs="?", default="default", help="scenario name (default: default)")
     p.add_argument("--seed", type=int, default=0, help="world seed (default 0)")
@@ -61,12 +63,14 @@ def write_clip(clip, out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from edgebind.sim import CAPTIONS, EVENTS, SCENARIOS, World, sample_clip
-    if args.sim_command == "events":
-        for e in EVENTS:
-            print(f"{e:16s} {' | '.join(CAPTIONS[e])}")
-    elif args.sim_command == "scenarios":
-        for name, desc in SCENARIOS.items():
-            print(f"{name:16s} {desc}")
+    if args.sim_command in ("events", "scenarios"):
+        table = ({e: list(CAPTIONS[e]) for e in EVENTS} if args.sim_command == "events"
+                 else dict(SCENARIOS))
+        if args.json:
+            print(json.dumps({args.sim_command: table}))
+        else:
+            for name, what in table.items():
+                print(f"{name:16s} {' | '.join(what) if isinstance(what, list) else what}")
     elif args.sim_command == "timeline":
         w = World(args.scenario, seed=args.seed, duration_s=args.duration, difficulty=args.difficulty)
         items = [{"event": o.event, "t_start_s": o.t_start_ns / 1e9, "t_end_s": o.t_end_ns / 1e9,

@@ -24,13 +24,15 @@ def add_quickstart_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", type=Path, help="a 16-bit PCM WAV file to embed (default: generated)")
     p.add_argument("--text", action="append", help=f"prompt(s) (default: {', '.join(QUICKSTART_PROMPTS)})")
     p.add_argument("--seed", type=int, default=0, help="seed for generated inputs and preset weights")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (norms, similarities, timings) instead")
 
 
 def run_quickstart(args: argparse.Namespace) -> int:
     from edgebind.tools.quickstart import quickstart
     quickstart(model=args.model, checkpoint=args.checkpoint, bundle=args.bundle,
                preset=args.preset, images=args.image, audio=args.audio, prompts=args.text,
-               seed=args.seed)
+               seed=args.seed, as_json=args.json)
     return 0
 
 
@@ -151,6 +153,9 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
                    help="event matching tolerance in seconds (default 2.0; see the docs)")
     p.add_argument("--threads", type=int, default=None, help="inference threads")
     p.add_argument("--no-picture", action="store_true", help="skip the PNG/HTML timeline")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (the summary, the log of truth and detections, "
+                        "the files written) instead of the text report")
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -158,5 +163,5 @@ def run_demo(args: argparse.Namespace) -> int:
     demo(DemoOptions(seed=args.seed, duration=args.duration, out=args.out,
                      scenario=args.scenario, difficulty=args.difficulty, bundle=args.bundle,
                      anchors=args.anchors, detector=args.detector, tolerance=args.tolerance,
-                     threads=args.threads, picture=not args.no_picture))
+                     threads=args.threads, picture=not args.no_picture, json=args.json))
     return 0

@@ -7,6 +7,8 @@ Scoring: ``edgebind.detect.matching`` (event level, one to one, ``tolerance`` se
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import time
@@ -50,6 +52,7 @@ class DemoOptions:
     tolerance: float = 2.0
     threads: int | None = None
     picture: bool = True
+    json: bool = False                # one JSON document on stdout instead of the text report
 
 
 class Scene:
@@ -160,7 +163,18 @@ def check_options(opts: DemoOptions) -> None:
 
 
 def run_demo(opts: DemoOptions) -> dict[str, Any]:
-    """Run the demo, print as it goes, write its files; returns the summary."""
+    """Run the demo, print as it goes, write its files; returns the summary. With
+    ``opts.json`` the text report is held back and stdout gets one JSON document instead: the
+    summary, the log (truth, starts, ends) and the files written."""
+    if not opts.json:
+        return _run(opts)
+    with contextlib.redirect_stdout(io.StringIO()):
+        summary = _run(opts)
+    print(json.dumps(summary, indent=1))
+    return summary
+
+
+def _run(opts: DemoOptions) -> dict[str, Any]:
     from edgebind.pipeline import Pipeline, PipelineConfig
     from edgebind.sinks import make_sink
 
@@ -193,6 +207,11 @@ def run_demo(opts: DemoOptions) -> dict[str, Any]:
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     title = f"edgebind demo: {opts.scenario}, seed {opts.seed}"
     pictures = tl.draw(out, title, summary) if opts.picture else []
+    if opts.json:
+        summary = {**summary, "log": [{"t_s": round(t, 3), "kind": k, "what": w, "details": d}
+                                      for t, k, w, d in sorted(tl.rows)],
+                   "files": {"timeline": [str(f) for f in pictures],
+                             "events": str(events_path), "summary": str(out / "summary.json")}}
     _print_results(opts, m, pipeline.windows_done, wall)
     for f in pictures:
         print(f"timeline: {f}")

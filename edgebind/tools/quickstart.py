@@ -8,6 +8,7 @@ with no torch.
 """
 from __future__ import annotations
 
+import json
 import time
 import wave
 from pathlib import Path
@@ -64,11 +65,14 @@ def open_embedder(model: str = "tiny", checkpoint: Path | None = None,
 def quickstart(model: str = "tiny", checkpoint: Path | None = None, bundle: Path | None = None,
                preset: str | None = None, images: Sequence[Path] | None = None,
                audio: Path | None = None, prompts: Sequence[str] | None = None,
-               seed: int = 0) -> None:
-    """Load, embed the inputs (generated unless given) and print norms and similarities."""
+               seed: int = 0, as_json: bool = False) -> dict[str, Any]:
+    """Load, embed the inputs (generated unless given) and print norms and similarities (as
+    one JSON document with ``as_json``); returns that report."""
     t0 = time.perf_counter()
     emb, what = open_embedder(model, checkpoint, bundle, preset, seed)
-    print(f"EdgeBind quick start: {what}; loaded in {time.perf_counter() - t0:.1f} s")
+    load_s = time.perf_counter() - t0
+    if not as_json:
+        print(f"EdgeBind quick start: {what}; loaded in {load_s:.1f} s")
     inputs = generated_inputs(seed)
     if images:
         inputs["vision"] = [str(p) for p in images]
@@ -79,11 +83,30 @@ def quickstart(model: str = "tiny", checkpoint: Path | None = None, bundle: Path
     inputs = {m: v for m, v in inputs.items() if m in emb.modalities}
     t0 = time.perf_counter()
     out = emb.embed(**inputs)
-    print(f"embedded {sum(len(v) for v in out.values())} inputs in {time.perf_counter() - t0:.2f} s; "
+    embed_s = time.perf_counter() - t0
+    report = _report(out, prompts, what, emb.embed_dim, load_s, embed_s)
+    if as_json:
+        print(json.dumps(report, indent=1))
+        return report
+    print(f"embedded {report['inputs']} inputs in {embed_s:.2f} s; "
           f"embedding dim {emb.embed_dim}\n")
     print_similarities(out, prompts)
     print("\nnext: `edgebind quickstart --checkpoint imagebind_huge.pth` for the real ImageBind space; "
           "`edgebind export --help` to build a device bundle.")
+    return report
+
+
+def _report(out: dict[str, np.ndarray], prompts: Sequence[str], what: str, dim: int,
+            load_s: float, embed_s: float) -> dict[str, Any]:
+    """What the text output shows, as plain data (``--json``)."""
+    from edgebind.embedder import cosine
+    sims = {m: dict(zip(prompts, (float(x) for x in cosine(e[:1], out["text"])[0])))
+            for m, e in out.items() if m != "text" and "text" in out}
+    return {"model": what, "load_s": round(load_s, 3), "embed_s": round(embed_s, 3),
+            "inputs": sum(len(v) for v in out.values()), "embed_dim": int(dim),
+            "embeddings": {m: {"shape": list(e.shape), "norm": float(np.linalg.norm(e[0]))}
+                           for m, e in out.items()},
+            "prompts": list(prompts), "similarity": sims}
 
 
 def print_similarities(out: dict[str, np.ndarray], prompts: Sequence[str]) -> None:

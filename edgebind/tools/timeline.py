@@ -8,10 +8,28 @@ from pathlib import Path
 from typing import Any, Sequence
 
 
+# Detections: a bar in the top band of each panel, in axes coordinates so that it stays whole
+# inside the panel whatever the scores' range (a line at the top y limit was half clipped).
+DETECTION_BAND = (0.86, 0.1)   # bottom, height as fractions of the panel's height
+
+
 def write_png(path: Path, names: Sequence[str], times_s: Sequence[float],
               scores: dict[str, list[float]], levels: dict[str, float],
               truth: Sequence[tuple[str, float, float]], detected: Sequence[tuple[str, float, float]],
               title: str) -> Path:
+    import matplotlib.pyplot as plt
+    fig = timeline_figure(names, times_s, scores, levels, truth, detected, title)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def timeline_figure(names: Sequence[str], times_s: Sequence[float],
+                    scores: dict[str, list[float]], levels: dict[str, float],
+                    truth: Sequence[tuple[str, float, float]],
+                    detected: Sequence[tuple[str, float, float]], title: str):
+    """The timeline as a matplotlib figure: one panel per event name; detections are the
+    artists with gid ``"detected"``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -27,11 +45,10 @@ def write_png(path: Path, names: Sequence[str], times_s: Sequence[float],
         ax.plot(times_s[:len(ys)], ys, color="tab:blue", lw=1.2)
         if name in levels:
             ax.axhline(levels[name], color="tab:red", ls="--", lw=0.8)
-        lo, hi = ax.get_ylim()
-        for dname, a, b in detected:
-            if dname == name:
-                ax.plot([a, max(b, a + 0.1)], [hi, hi], color="tab:orange", lw=5,
-                        solid_capstyle="butt")
+        spans = [(a, max(b - a, 0.1)) for dname, a, b in detected if dname == name]
+        if spans:
+            ax.broken_barh(spans, DETECTION_BAND, transform=ax.get_xaxis_transform(),
+                           color="tab:orange", gid="detected")
         ax.set_ylabel(name.replace("_", " "), rotation=0, ha="right", va="center", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_xlim(0, end)
@@ -39,9 +56,7 @@ def write_png(path: Path, names: Sequence[str], times_s: Sequence[float],
     fig.suptitle(f"{title}\nblue: score, red dashed: on-level, green: ground truth, "
                  "orange: detected", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def write_html(path: Path, png: Path | None, title: str, summary: dict[str, Any],

@@ -8,7 +8,6 @@ import dataclasses
 import io
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,11 +275,7 @@ def _optimizer_step(opt, sched, scaler, params: list, cfg: TrainConfig,
 
 
 def _progress(cfg: TrainConfig, info: dist_mod.DistInfo, start: int, label: str):
-    if not (cfg.progress and info.main):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=cfg.steps, initial=start, desc=label, unit="step", file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0)
+    # A bar only on a terminal (or EDGEBIND_PROGRESS=1): in logs the metrics log says it all.
+    from edgebind.progress import tqdm_bar
+    return tqdm_bar(cfg.progress and info.main, total=cfg.steps, initial=start, desc=label,
+                    unit="step", dynamic_ncols=True, mininterval=0.5)
