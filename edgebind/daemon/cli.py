@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
+from edgebind.daemon.checking import check_report
 from edgebind.daemon.config import load_config
 from edgebind.daemon.service import Control, Daemon, check
 
@@ -18,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, metavar="FILE", help="daemon config (TOML)")
     p.add_argument("--check", action="store_true",
                    help="validate the config (and open the bundle and anchors), then exit")
+    p.add_argument("--json", action="store_true",
+                   help="with --check: print what was checked as one JSON document")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
                    help="override the config's log_level")
 
@@ -30,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=(args.log_level or cfg.log_level).upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.check:
-        print(check(cfg))
+        print(json.dumps(check_report(cfg), indent=1) if args.json else check(cfg))
         return 0
+    if args.json:
+        raise ValueError("--json goes with --check (the service itself logs to stderr)")
     return Daemon(cfg, control=control).serve()
