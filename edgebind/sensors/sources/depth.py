@@ -4,16 +4,23 @@
   ``depth_scale`` = metres, 0.001 for millimetres);
 - OpenCV's depth backends (``device`` index with ``backend`` ``openni2`` or ``astra``: Kinect,
   Xtion, Orbbec through OpenNI2; the driver delivers millimetres);
-- Intel RealSense through ``pyrealsense2`` when it is installed (``backend="realsense"``,
-  ``device`` = serial number or None for the first camera; the scale comes from the device).
+- Intel RealSense through librealsense (``pyrealsense2``; ``backend="realsense"``, ``device`` =
+  serial number or a ``pyrealsense2`` device object; the scale comes from the device) and RealSense
+  SDK recordings (``path`` ending in ``.bag`` or ``.db3``, any backend); ``align_to="color"`` maps
+  depth into the colour camera's pixels. See :mod:`edgebind.sensors.sources.realsense`.
 
-Live frames are stamped with ``time.monotonic_ns()`` when the driver returns them.
+Live OpenNI2 frames are stamped with ``time.monotonic_ns()`` when the driver returns them;
+RealSense frames by their own timestamps mapped onto the monotonic clock.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from edgebind.sample import Sample, StreamInfo
+from edgebind.sensors.base import with_shape
 from edgebind.sensors.sources._frames16 import Frame16Source
+from edgebind.sensors.sources.realsense import ALIGN_TARGETS, RealSenseDepth, \
+    is_realsense_recording
 
 DEPTH_BACKENDS = ("openni2", "astra", "realsense")
 
@@ -31,7 +38,7 @@ class DepthSource(Frame16Source):
     units = "float32 metres (NaN = invalid)"
 
     def __init__(self, name: str = "depth", *, depth_scale: float = 0.001,
-                 backend: str = "openni2", **kw) -> None:
+                 backend: str = "openni2", align_to: str | None = None, **kw) -> None:
         if not depth_scale > 0:
             raise ValueError(f"depth {name!r}: depth_scale must be positive, got {depth_scale!r}")
         if backend not in DEPTH_BACKENDS:
@@ -42,18 +49,27 @@ class DepthSource(Frame16Source):
             raise ValueError(f"depth {name!r}: backend {backend} opens devices by index "
                              f"(0, 1, ...), got {device!r}; serial numbers need backend "
                              "'realsense'")
+        path = kw.get("path")
+        self._librealsense = (backend == "realsense" if path is None
+                              else is_realsense_recording(path))
+        if align_to is not None and (align_to not in ALIGN_TARGETS or not self._librealsense):
+            raise ValueError(f"depth {name!r}: align_to={align_to!r} needs a RealSense camera or "
+                             f"recording and one of {ALIGN_TARGETS}")
         self.depth_scale = float(depth_scale)
         self.backend = backend
-        self._rs = None
+        self.align_to = align_to
+        self._rs: RealSenseDepth | None = None
         super().__init__(name, **kw)
 
     def convert(self, raw: np.ndarray) -> np.ndarray:
         return depth_u16_to_metres(raw, self.depth_scale)
 
+    def _describe(self) -> str:
+        if self._librealsense:
+            return RealSenseDepth(device=self.device, path=self.path).describe()
+        return super()._describe()
+
     def _open_device(self) -> None:
-        if self.backend == "realsense":
-            self._open_realsense()
-            return
         import cv2
 
         api = cv2.CAP_OPENNI2 if self.backend == "openni2" else cv2.CAP_OPENNI2_ASTRA
@@ -66,8 +82,6 @@ class DepthSource(Frame16Source):
         self._cap = cap
 
     def _read_device(self) -> np.ndarray:
-        if self._rs is not None:
-            return self._read_realsense()
         import cv2
 
         cap = self._cap
@@ -78,38 +92,37 @@ class DepthSource(Frame16Source):
             raise OSError(f"depth device {self.device!r}: no 16-bit depth map in the frame")
         return raw
 
-    def _close_device(self) -> None:
-        pipe, self._rs = self._rs, None
-        if pipe is not None:
-            pipe.stop()
-        super()._close_device()
+    # ---- RealSense (librealsense, live or recorded) ---------------------------------------------
+    def _open(self) -> None:
+        if not self._librealsense:
+            super()._open()
+            return
+        reader = RealSenseDepth(device=self.device, path=self.path, width=self.width,
+                                height=self.height, rate_hz=self.rate_hz, align_to=self.align_to,
+                                realtime=self.realtime, loop=self.loop)
+        scale = reader.open()
+        self._rs = reader
+        if scale is not None:
+            self.depth_scale = scale
+        info = self._info
+        self._info = StreamInfo(info.stream, info.modality, reader.rate or info.rate_hz,
+                                info.shape, info.units, reader.describe(), info.extra)
 
-    # ---- RealSense (pyrealsense2) -----------------------------------------------------------------
-    def _open_realsense(self) -> None:
-        try:
-            import pyrealsense2 as rs
-        except ImportError:
-            raise OSError("backend 'realsense' needs the pyrealsense2 package "
-                          "(pip install pyrealsense2)") from None
-        cfg = rs.config()
-        if self.device is not None:
-            cfg.enable_device(str(self.device))
-        cfg.enable_stream(rs.stream.depth, int(self.width or 0), int(self.height or 0),
-                          rs.format.z16, int(self.rate_hz or 0))
-        pipe = rs.pipeline()
-        try:
-            profile = pipe.start(cfg)
-        except RuntimeError as exc:
-            raise OSError(f"RealSense {self.device or '(first)'}: {exc}") from None
-        self.depth_scale = float(profile.get_device().first_depth_sensor().get_depth_scale())
-        self._rs = pipe
+    def _close(self) -> None:
+        reader, self._rs = self._rs, None
+        if reader is not None:
+            reader.close()
+        elif not self._librealsense:
+            super()._close()
 
-    def _read_realsense(self) -> np.ndarray:
-        try:
-            frames = self._rs.wait_for_frames(1000)
-        except RuntimeError as exc:  # timeout or device gone
-            raise OSError(f"RealSense: {exc}") from None
-        depth = frames.get_depth_frame()
-        if not depth:
-            raise OSError("RealSense: frame set without depth")
-        return np.asanyarray(depth.get_data()).copy()
+    def _read(self) -> list[Sample]:
+        if self._rs is None:
+            return super()._read()
+        got = self._rs.read()
+        if got is None:
+            return []
+        raw, t_ns = got
+        data = self.convert(raw)
+        if self._info.shape != data.shape:
+            self._info = with_shape(self._info, data.shape)
+        return [Sample(self.name, self.modality, int(t_ns), data)]
