@@ -24,6 +24,10 @@ updates its part of the calibration profile (JSON, or TOML by suffix) and keeps 
 daemon applies the profile (IMU correction, time offsets, thresholds). Prints a summary with
 PASS/FAIL against recommended limits (--json: machine-readable) and writes PNG plots."""
 
+EXAMPLES = """examples:
+  edgebind-calibrate thresholds --recording background.mcap --anchors anchors.json --profile robot.json
+  edgebind-calibrate thresholds --recording background.mcap --anchors anchors.json --profile robot.json --dry-run --json"""
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recording", nargs="+", action="extend", type=Path, metavar="FILE.mcap",
@@ -45,6 +49,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = DESCRIPTION
+    parser.epilog = EXAMPLES
     sub = parser.add_subparsers(dest="calibrate_command", metavar="JOB", required=True)
     for name, module in JOBS.items():
         mod = importlib.import_module(module)

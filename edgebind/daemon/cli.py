@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import textwrap
 
 from edgebind.daemon.checking import check_report
 from edgebind.daemon.config import load_config
@@ -17,6 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      "(127.0.0.1:9108 by default) and systemd notifications. SIGHUP reloads "
                      "anchors, thresholds, detector settings and sinks; SIGTERM drains and exits. "
                      "See docs/daemon.md and examples/edgebind.toml.")
+    # Raw, so that the examples keep their lines; the description is wrapped here instead.
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.description = textwrap.fill(p.description, 90)
+    p.epilog = ("examples:\n"
+                "  edgebind run --config examples/edgebind.toml --check --json\n"
+                "  edgebind run --config examples/edgebind.toml --check --log-level warning")
     p.add_argument("--config", required=True, metavar="FILE", help="daemon config (TOML)")
     p.add_argument("--check", action="store_true",
                    help="validate the config (and open the bundle and anchors), then exit")

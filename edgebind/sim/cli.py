@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 
 
+EXAMPLES = """examples:
+  edgebind sim scenarios --json
+  edgebind sim timeline demo --seed 1
+  edgebind sim clip glass_breaking --out clip"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
     sub = parser.add_subparsers(dest="sim_command", metavar="ACTION", required=True)
     for name, what in (("events", "list the events and their captions"),
                        ("scenarios", "list the scenarios")):

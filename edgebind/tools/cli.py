@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 from edgebind.evaluation.bundle import DEFAULT_SEED as DEFAULT_EVAL_SEED
@@ -14,6 +15,10 @@ from edgebind.tools.quickstart import PROMPTS as QUICKSTART_PROMPTS
 
 # -- edgebind quickstart ------------------------------------------------------------------------
 def add_quickstart_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = ("examples:\n  edgebind quickstart                  # random tiny weights: runs "
+                "anywhere, numbers meaningless\n  edgebind quickstart --bundle bundles/tiny "
+                "--text \"a dog barking\" --json")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", default="tiny",
                      help="preset with random weights: tiny, small, imagebind_huge (default tiny)")
@@ -126,10 +131,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
 # -- edgebind demo ------------------------------------------------------------------------------
 def add_demo_arguments(p: argparse.ArgumentParser) -> None:
-    p.description = ("Detect events zero-shot in a simulated multi-sensor scene with the default "
-                     "tiny bundle and anchors: prints the events beside the ground truth, writes "
-                     "a timeline picture, prints precision and recall, then how to use your own "
-                     "prompts, sensors and the real ImageBind checkpoint.")
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = ("examples:\n  edgebind demo                        # writes ./edgebind-demo\n"
+                "  edgebind demo --seed 3 --duration 20 --out demo3 --json")
+    p.description = textwrap.fill(
+        "Detect events zero-shot in a simulated multi-sensor scene with the default tiny bundle "
+        "and anchors: prints the events beside the ground truth, writes a timeline picture, "
+        "prints precision and recall, then how to use your own prompts, sensors and the real "
+        "ImageBind checkpoint.", 90)
     p.add_argument("--seed", type=int, default=0, help="scenario seed (default 0)")
     p.add_argument("--duration", type=float, default=60.0, metavar="S",
                    help="simulated seconds (default 60, the whole demo scenario)")
