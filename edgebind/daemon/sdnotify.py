@@ -1,13 +1,21 @@
 """systemd's notification protocol (sd_notify), spoken directly: newline-separated
 ``KEY=VALUE`` assignments in one datagram to the unix socket named by ``$NOTIFY_SOCKET``
 (a leading ``@`` means the abstract namespace). Outside systemd the variable is unset and every
-call is a no-op, so the daemon runs the same under a shell, a container or a unit."""
+call is a no-op, so the daemon runs the same under a shell, a container or a unit.
+
+A value is one line: newlines (and NULs) in it become spaces, since a newline would start
+another assignment (a status text carrying ``\nREADY=1`` or ``\nMAINPID=1`` would be obeyed)."""
 from __future__ import annotations
 
 import os
 import socket
 import time
 from typing import Mapping
+
+
+def one_line(value: object) -> str:
+    """``value`` as text with every line break and NUL turned into a space."""
+    return " ".join(str(value).replace("\0", " ").splitlines())
 
 
 class Notifier:
@@ -43,10 +51,10 @@ class Notifier:
         return self.watchdog_usec / 2e6 if self.watchdog_usec else None
 
     def notify(self, **fields: str | int) -> bool:
-        """Send ``KEY=VALUE`` lines (keyword names are upper-cased)."""
+        """Send ``KEY=VALUE`` lines (keyword names are upper-cased; values made one line)."""
         if not self.address:
             return False
-        msg = "\n".join(f"{k.upper()}={v}" for k, v in fields.items())
+        msg = "\n".join(f"{k.upper()}={one_line(v)}" for k, v in fields.items())
         return self.send(msg)
 
     def send(self, message: str) -> bool:
@@ -66,17 +74,21 @@ class Notifier:
             return False
 
     def ready(self, status: str | None = None) -> bool:
+        """``READY=1``: start-up done, or (after ``reloading()``) the reload done."""
         return self.notify(ready=1, **({"status": status} if status else {}))
 
     def status(self, text: str) -> bool:
-        return self.notify(status=text.replace("\n", " "))
+        return self.notify(status=text)
 
     def watchdog(self) -> bool:
         return self.notify(watchdog=1)
 
-    def reloading(self) -> bool:
-        # Type=notify-reload wants the monotonic time with RELOADING=1.
-        return self.notify(reloading=1, monotonic_usec=time.monotonic_ns() // 1000)
+    def reloading(self, status: str | None = None) -> bool:
+        """``RELOADING=1`` with ``MONOTONIC_USEC`` (CLOCK_MONOTONIC, as systemd reads it):
+        under ``Type=notify-reload`` systemd takes a reload as started only by a RELOADING=1
+        stamped after its reload signal, and as finished by the next ``READY=1``."""
+        return self.notify(reloading=1, monotonic_usec=time.monotonic_ns() // 1000,
+                           **({"status": status} if status else {}))
 
     def stopping(self) -> bool:
         return self.notify(stopping=1)

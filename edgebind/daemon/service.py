@@ -29,6 +29,9 @@ from edgebind.daemon.config import ConfigError, DaemonConfig, load_config
 from edgebind.daemon.sdnotify import Notifier
 
 log = logging.getLogger("edgebind.daemon")
+# Until the first sample arrives (or this long after start), the status line says "starting"
+# rather than judging streams that have not had the time to deliver.
+START_GRACE_S = 30.0
 
 
 def _default_asset(kind: str) -> Path:
@@ -105,7 +108,7 @@ class Daemon:
     (or ``request_stop()``) and returns the exit status."""
 
     def __init__(self, config: DaemonConfig, notifier: Notifier | None = None,
-                 control: Control | None = None):
+                 control: Control | None = None, foxglove: tuple[str, int] | None = None):
         from edgebind.embedder import Embedder
         from edgebind.pipeline import Pipeline
         from edgebind.sensors.config import open_source
@@ -119,10 +122,14 @@ class Daemon:
         self.space_id = self.embedder.space_id
         profile, anchor_set, detector, self.tuned_detector = detection_parts(config, self.space_id)
         sinks = sinkswap.open_all(config.sink_specs, open_sink)
+        self.foxglove = None
         try:
             sources = [open_source(sc) for sc in config.streams]
+            views: dict[str, Any] = {}
+            if foxglove is not None:         # the live view: `edgebind run --foxglove`
+                sources, views = self._foxglove_view(sources, foxglove)
             self.pipeline = Pipeline(sources, self.embedder, anchor_set, detector, sinks,
-                                     config=config.windows, profile=profile)
+                                     config=config.windows, profile=profile, **views)
         except BaseException:
             for s in sinks:
                 sinkswap.close_quietly(s)
@@ -131,6 +138,16 @@ class Daemon:
         self.reloads = 0
         self.reload_failures = 0
         self.started_at = time.monotonic()
+        self.started_wall = time.time()         # edgebind_start_time_seconds
+
+    def _foxglove_view(self, sources: list[Any], address: tuple[str, int]
+                       ) -> tuple[list[Any], dict[str, Any]]:
+        """The Foxglove bridge (started in ``serve``), the sources tapped for it, and the
+        pipeline callbacks that feed it scores and detections."""
+        from edgebind.foxglove import FoxgloveBridge, tap_sources
+        self.foxglove = FoxgloveBridge([i for s in sources for i in s.streams], *address)
+        return (tap_sources(sources, self.foxglove.on_sample),
+                {"on_window": self.foxglove.on_window, "on_event": self.foxglove.on_event})
 
     # -- health -------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
@@ -148,14 +165,11 @@ class Daemon:
         return f"{src}{extra} ({d.decision} decision)"
 
     def metrics_text(self) -> str:
-        from edgebind.daemon.health import prometheus_text
-        extra = {"edgebind_uptime_seconds": time.monotonic() - self.started_at,
-                 "edgebind_reloads_total": self.reloads,
-                 "edgebind_reload_failures_total": self.reload_failures}
-        if self.health_server is not None:
-            for k, v in self.health_server.stats().items():
-                extra[f"edgebind_health_http_{k}"] = v
-        return prometheus_text(self.pipeline.metrics(), self.pipeline.health(), extra)
+        from edgebind.daemon.prometheus import prometheus_text
+        service = {"start_time_seconds": self.started_wall, "reloads": self.reloads,
+                   "reload_failures": self.reload_failures,
+                   "http": self.health_server.stats() if self.health_server else {}}
+        return prometheus_text(self.pipeline.metrics(), self.pipeline.health(), service=service)
 
     # -- reload ------------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -163,7 +177,8 @@ class Daemon:
         Returns False (old config kept, error logged) when the new one is invalid or one of its
         new sinks cannot open; the running sinks are then untouched."""
         from edgebind.sinks.config import open_sink
-        self.notifier.reloading()
+        # Type=notify-reload: systemd's reload job runs from this to the READY=1 below.
+        self.notifier.reloading(status=f"reloading {self.config.path}")
         path, old = self.config.path, self.config
         try:
             new = load_config(path)
@@ -211,9 +226,13 @@ class Daemon:
 
     def _status_line(self) -> str:
         h = self.pipeline.health()
+        counts = (f"{len(h['streams'])} streams, {self.pipeline.windows_done} windows, "
+                  f"{h['queue']['dropped']} dropped")
+        if (not any(st.get("received") for st in h["streams"].values())
+                and time.monotonic() - self.started_at < START_GRACE_S):
+            return f"starting (waiting for the first samples): {counts}"
         why = f" ({h['reasons'][0]})" if h.get("reasons") else ""
-        return (f"{h['status']}{why}: {len(h['streams'])} streams, "
-                f"{self.pipeline.windows_done} windows, {h['queue']['dropped']} dropped")
+        return f"{h['status']}{why}: {counts}"
 
     def _start_health(self) -> None:
         from edgebind.daemon.health import HealthServer
@@ -231,6 +250,14 @@ class Daemon:
             self.control.install()
         if self.config.health_enabled:
             self._start_health()
+        if self.foxglove is not None:
+            try:
+                self.foxglove.start()
+            except BaseException:
+                self.pipeline.close(drain=False)
+                if self.health_server is not None:
+                    self.health_server.stop()
+                raise
         self.pipeline.start()
         log.info("running: %d streams, %d anchors, bundle %s (space %s), detector %s",
                  len(self.pipeline.stream_infos), len(self.pipeline.detector.anchor_set.names),
@@ -244,6 +271,8 @@ class Daemon:
             self.pipeline.close(drain=True)
             if self.health_server is not None:
                 self.health_server.stop()
+            if self.foxglove is not None:
+                self.foxglove.stop()
             log.info("stopped after %d windows (%d dropped)", self.pipeline.windows_done,
                      self.pipeline.health()["queue"]["dropped"])
             self._log_sink_accounts()
@@ -279,6 +308,8 @@ class Daemon:
             # every batch, or a dead pipeline thread, gets the service restarted.
             if wd and self.pipeline.progressing():
                 self.notifier.watchdog()
+            if self.foxglove is not None:
+                self.foxglove.tick(self.health)
             if time.monotonic() - last_status > 10:
                 last_status = time.monotonic()
                 self.notifier.status(self._status_line())

@@ -38,7 +38,9 @@ def test_prometheus_text_is_well_formed():
     got = {(n, tuple(sorted(lab.items()))): v for n, lab, v in samples}
     assert got[("edgebind_windows_dropped_total", ())] == 1
     assert got[("edgebind_events_total", (("event", "glass_breaking"),))] == 2
-    assert got[("edgebind_stream_up", (("state", "disconnected"), ("stream", "imu")))] == 0
+    # Up as a number per stream; the state as a state set (a series per state, 1 for the current).
+    assert got[("edgebind_stream_up", (("stream", "imu"),))] == 0
+    assert got[("edgebind_stream_state", (("state", "disconnected"), ("stream", "imu")))] == 1
     assert got[("edgebind_stage_latency_seconds_count", (("stage", "model"),))] == 5
     assert got[("edgebind_stage_latency_seconds_bucket", (("le", "0.001"), ("stage", "model")))] == 1
     assert got[("edgebind_stage_latency_seconds_bucket", (("le", "10"), ("stage", "model")))] == 4
