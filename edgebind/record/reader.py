@@ -333,12 +333,16 @@ def _valid_info(d: Any) -> StreamInfo:
     return info
 
 
-def open_recording(path: str | os.PathLike,
-                   limits: ReadLimits | None = None) -> RecordingReader:
-    """Open a recording for summary and replay. Raises FileNotFoundError or RecordingError if
-    the file is missing or not MCAP at all; a damaged or truncated file opens and reports what
-    it lost. ``limits``: caps on chunk sizes (``ReadLimits``; defaults suit any real file)."""
-    return RecordingReader(path, limits)
+def open_recording(path: str | os.PathLike, limits: ReadLimits | None = None,
+                   topics: Any = None) -> RecordingReader:
+    """Open a recording for summary and replay: an EdgeBind MCAP file, or a ROS bag (rosbag2
+    folder, ROS 2 ``.mcap``/``.db3``, ROS 1 ``.bag``; see ``edgebind.record.formats``). Raises
+    FileNotFoundError or RecordingError if the file is missing or not a recording at all; a
+    damaged or truncated file opens and reports what it lost. ``limits``: caps on chunk sizes
+    (``ReadLimits``; defaults suit any real file). ``topics``: a ROS bag's topic map (a TOML
+    file or its parsed mapping, see ``edgebind.record.ros.topics``)."""
+    from edgebind.record.formats import open_any
+    return open_any(path, limits, topics)
 
 
 Replay = RecordingReader   # its name before it matched RecordingWriter; still exported
