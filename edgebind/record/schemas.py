@@ -5,7 +5,10 @@ that is what Foxglove, ``mcap cat --json`` and any JSON tool read without genera
 arrays travel as base64 strings of little-endian bytes (Foxglove's JSON form of a ``bytes``
 field), so data round-trips bit-exactly; small scalars stay plain JSON. See README.md.
 
-- vision / depth / thermal → ``foxglove.RawImage`` (rgb8, mono8, 32FC1, 16UC1)
+- vision / depth / thermal → ``foxglove.RawImage`` (rgb8, mono8, 32FC1, 16UC1; 16UC1 depth is
+  millimetres, 32FC1 depth metres, as REP 118 has them; 32FC1 thermal kelvin)
+- optional previews of depth / thermal → ``foxglove.RawImage`` rgb8 on ``/<stream>/preview``
+  (``RecordingWriter(previews=True)``): Foxglove shows raw 32FC1 as saturated white
 - audio → ``edgebind.AudioChunk`` (RawAudio-like fields, interleaved float32 frames)
 - imu → ``edgebind.ImuBatch`` (N×6 float32 rows + N int64 ns row times)
 - anything else → ``edgebind.Array`` (dtype, shape, raw bytes)
@@ -20,7 +23,10 @@ import numpy as np
 
 from edgebind.sample import Sample, StreamInfo
 
-FORMAT = "edgebind.recording/1"
+# /2: integer AudioChunk sample_rate (as Foxglove's RawAudio), REP 103/105 frame ids, optional
+# preview channels and wall-clock log times. Every version listed here reads alike.
+FORMAT = "edgebind.recording/2"
+FORMATS = ("edgebind.recording/1", FORMAT)
 SCHEMA_ENCODING = "jsonschema"
 MESSAGE_ENCODING = "json"
 
@@ -34,7 +40,13 @@ META_RECORDING = "edgebind.recording"
 META_STREAM_INFO = "edgebind.stream_info"
 META_CALIBRATION = "edgebind.calibration"
 
+# Channel metadata key: on a preview channel, the stream it previews (no edgebind.stream key,
+# so readers of samples pass it by).
+PREVIEW_OF = "edgebind.preview_of"
+LOG_TIME_CLOCKS = ("monotonic", "wall")
+
 IMAGE_MODALITIES = ("vision", "depth", "thermal")
+VIEWABLE = ("depth", "thermal")    # float images that get an optional rgb8 preview channel
 
 # encoding -> (numpy dtype, channels). Little-endian always (RawImage has no endianness field).
 IMAGE_ENCODINGS: dict[str, tuple[str, int]] = {
@@ -46,7 +58,9 @@ IMAGE_ENCODINGS: dict[str, tuple[str, int]] = {
 
 _TIME = {
     "type": "object", "title": "time",
-    "description": "Host monotonic clock (not Unix epoch): sec = t_ns // 1e9, nsec = t_ns % 1e9",
+    "description": "Host monotonic clock (not Unix epoch): sec = t_ns // 1e9, nsec = t_ns % 1e9 "
+                   "(the message log_time is the same, or with log_time='wall' that time moved "
+                   "onto the wall clock by the recording's one offset)",
     "properties": {"sec": {"type": "integer", "minimum": 0},
                    "nsec": {"type": "integer", "minimum": 0, "maximum": 999999999}},
 }
@@ -60,10 +74,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "properties": {
             "timestamp": _TIME,
-            "frame_id": {"type": "string"},
+            "frame_id": {"type": "string", "description": "REP 103/105 style: "
+                         "<stream>_optical_frame unless the stream names its frame"},
             "width": {"type": "integer", "minimum": 0},
             "height": {"type": "integer", "minimum": 0},
-            "encoding": {"type": "string", "enum": list(IMAGE_ENCODINGS)},
+            "encoding": {"type": "string", "enum": list(IMAGE_ENCODINGS),
+                         "description": "rgb8 camera; mono8; 16UC1 depth in millimetres "
+                                        "(REP 118, 0 = no reading); 32FC1 depth in metres "
+                                        "(REP 118, NaN = no reading) or thermal in kelvin"},
             "step": {"type": "integer", "minimum": 0, "description": "bytes per row"},
             "data": {**_BYTES, "description": "row-major pixels, little-endian"},
             "meta": _META,
@@ -77,7 +95,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "timestamp": {**_TIME, "description": "time of the first frame (host monotonic)"},
             "frame_id": {"type": "string"},
             "format": {"type": "string", "enum": ["pcm-f32le"]},
-            "sample_rate": {"type": "number", "description": "frames per second"},
+            "sample_rate": {"type": "integer", "minimum": 1,
+                            "description": "frames per second (an integer, as Foxglove's "
+                                           "RawAudio; recordings before format /2 may hold a "
+                                           "number)"},
             "number_of_channels": {"type": "integer", "minimum": 1},
             "frames": {"type": "integer", "minimum": 0},
             "data": {**_BYTES, "description": "frames×channels float32 little-endian"},
@@ -126,6 +147,21 @@ def schema_for(modality: str) -> str:
     return ARRAY
 
 
+def frame_id_for(info: StreamInfo) -> str:
+    """The stream's frame id: ``info.extra["frame_id"]`` when the source names one, else REP
+    103/105 style names: ``<stream>_optical_frame`` for cameras (depth and thermal included;
+    z forward, x right, y down), ``<stream>_link`` for the rest (IMU, microphone)."""
+    given = info.extra.get("frame_id") if isinstance(info.extra, dict) else None
+    if isinstance(given, str) and given:
+        return given
+    name = info.stream.strip("/").replace("/", "_")
+    return f"{name}_optical_frame" if info.modality in IMAGE_MODALITIES else f"{name}_link"
+
+
+def preview_topic(stream: str) -> str:
+    return topic_for(stream) + "/preview"
+
+
 def schema_bytes(name: str) -> bytes:
     return json.dumps(SCHEMAS[name], sort_keys=True).encode()
 
@@ -170,7 +206,7 @@ def encode(sample: Sample, info: StreamInfo) -> bytes:
         raise ValueError(f"sample of stream {sample.stream!r}: data must be a numpy array")
     name = schema_for(info.modality)
     data = sample.data
-    msg: dict[str, Any] = {"timestamp": _time(sample.t_ns), "frame_id": info.stream}
+    msg: dict[str, Any] = {"timestamp": _time(sample.t_ns), "frame_id": frame_id_for(info)}
     if name == RAW_IMAGE:
         enc = image_encoding(data)
         dt, ch = IMAGE_ENCODINGS[enc]
@@ -181,7 +217,7 @@ def encode(sample: Sample, info: StreamInfo) -> bytes:
         if data.ndim != 2 or data.dtype != np.float32:
             raise ValueError(f"audio data must be float32 frames×channels; "
                              f"got {data.dtype} {data.shape}")
-        msg.update(format="pcm-f32le", sample_rate=info.rate_hz,
+        msg.update(format="pcm-f32le", sample_rate=max(1, int(round(info.rate_hz))),
                    number_of_channels=data.shape[1], frames=data.shape[0],
                    data=_b64(_le(data, "<f4")))
     elif name == IMU_BATCH:
@@ -203,6 +239,26 @@ def encode(sample: Sample, info: StreamInfo) -> bytes:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"sample of stream {sample.stream!r}: meta is not JSON-serialisable "
                          f"({exc})") from None
+
+
+def encode_preview(sample: Sample, info: StreamInfo) -> bytes:
+    """A depth or thermal Sample → a colour-mapped rgb8 ``foxglove.RawImage`` (its per-frame
+    range in ``meta.range``) for the optional preview channel."""
+    from edgebind.record.preview import colourise, value_range
+    data = np.asarray(sample.data)
+    if data.ndim != 2:
+        raise ValueError(f"sample of stream {sample.stream!r}: a preview needs an H×W image, "
+                         f"got {data.shape}")
+    metres = data.astype(np.float32) * np.float32(0.001) \
+        if info.modality == "depth" and data.dtype == np.uint16 else data
+    lo, hi = value_range(metres, info.modality)
+    rgb = colourise(metres, info.modality, (lo, hi))
+    h, w = rgb.shape[:2]
+    units = "m" if info.modality == "depth" else "K"
+    msg = {"timestamp": _time(sample.t_ns), "frame_id": frame_id_for(info), "width": w,
+           "height": h, "encoding": "rgb8", "step": w * 3, "data": _b64(rgb),
+           "meta": {"preview_of": info.stream, "range": [lo, hi], "units": units}}
+    return json.dumps(msg, separators=(",", ":")).encode()
 
 
 def decode(payload: bytes, schema: str, info: StreamInfo, log_time: int) -> Sample:

@@ -1,5 +1,11 @@
 """Record Samples to MCAP: one channel per stream, chunked, with CRCs.
 
+Message times are the samples' host-monotonic ``t_ns`` (``log_time = publish_time``); with
+``log_time="wall"`` the log time is moved onto the wall clock by one offset taken at start
+(Foxglove then shows the real date) and ``publish_time`` keeps the monotonic time. With
+``previews=True`` each depth and thermal stream also gets a colour-mapped rgb8 channel
+``/<stream>/preview`` that Foxglove shows with no settings (raw 32FC1 renders white there).
+
 Writes straight to the final path (no temp file + rename): a power cut then leaves a file whose
 every complete chunk is recoverable by :func:`edgebind.record.reader.open_recording`. Each
 finished chunk is pushed to the OS at once; ``fsync=True`` also forces it to disk.
@@ -28,14 +34,19 @@ class RecordingWriter:
     """``with RecordingWriter("run.mcap") as rec: ch = rec.add_stream(info); rec.write(sample)``.
 
     ``chunk_size`` bounds how much a power cut can lose (about one chunk per file, uncompressed
-    bytes). Refuses to overwrite an existing file unless ``overwrite=True``.
+    bytes). Refuses to overwrite an existing file unless ``overwrite=True``. ``previews`` and
+    ``log_time`` (``"monotonic"`` or ``"wall"``): see the module docstring.
     """
 
     def __init__(self, path: str | os.PathLike, compression: str = "zstd",
-                 chunk_size: int = 1 << 20, *, overwrite: bool = False, fsync: bool = False):
+                 chunk_size: int = 1 << 20, *, overwrite: bool = False, fsync: bool = False,
+                 previews: bool = False, log_time: str = "monotonic"):
         if compression not in _COMPRESSION:
             raise ValueError(f"compression must be one of {sorted(_COMPRESSION)}, "
                              f"got {compression!r}")
+        if log_time not in S.LOG_TIME_CLOCKS:
+            raise ValueError(f"log_time must be one of {', '.join(S.LOG_TIME_CLOCKS)}, "
+                             f"got {log_time!r}")
         self.path = Path(path)
         self._file = open(self.path, "wb" if overwrite else "xb")
         self._fsync = fsync
@@ -46,12 +57,19 @@ class RecordingWriter:
         self._streams: dict[str, tuple[int, StreamInfo]] = {}
         self._schemas: dict[str, int] = {}
         self._seq: dict[int, int] = {}
+        self._previews: dict[str, int] | None = {} if previews else None
         self._closed = False
-        # Wall clock only here, for people; message times are host monotonic ns.
+        # Wall clock only here, for people (and log_time="wall"); sample times are monotonic.
         mono, wall = time.monotonic_ns(), time.time_ns()
+        self._log_offset = wall - mono if log_time == "wall" else 0
         self._writer.add_metadata(S.META_RECORDING, {
             "format": S.FORMAT,
-            "clock": "host monotonic ns (time.monotonic_ns); message log_time = publish_time",
+            "clock": ("host monotonic ns (time.monotonic_ns); message log_time = publish_time"
+                      if log_time == "monotonic" else
+                      "host monotonic ns in publish_time; log_time = publish_time + "
+                      "log_time_offset_ns (wall clock)"),
+            "log_time": log_time,
+            "log_time_offset_ns": str(self._log_offset),
             "monotonic_start_ns": str(mono),
             "wall_time_start_ns": str(wall),
             "wall_time_start": _dt.datetime.fromtimestamp(wall / 1e9, _dt.timezone.utc)
@@ -82,8 +100,19 @@ class RecordingWriter:
             "info": info_json})
         self._streams[info.stream] = (ch, info)
         self._seq[ch] = 0
+        if self._previews is not None and info.modality in S.VIEWABLE:
+            self._add_preview(info)
         self._sync()
         return ch
+
+    def _add_preview(self, info: StreamInfo) -> None:
+        # Same RawImage schema; no edgebind.stream key, so sample readers pass it by.
+        assert self._previews is not None
+        ch = self._writer.register_channel(
+            topic=S.preview_topic(info.stream), message_encoding=S.MESSAGE_ENCODING,
+            schema_id=self._schemas[S.RAW_IMAGE], metadata={S.PREVIEW_OF: info.stream})
+        self._previews[info.stream] = ch
+        self._seq[ch] = 0
 
     def add_calibration(self, profile: Mapping[str, Any], source: str = "") -> None:
         """Store a calibration profile (JSON-serialisable mapping) as an
@@ -111,10 +140,12 @@ class RecordingWriter:
         if t < 0:
             raise ValueError(f"t_ns must be >= 0 (host monotonic ns), got {t}")
         payload = S.encode(sample, info)
+        preview = self._previews.get(sample.stream) if self._previews else None
+        extra = S.encode_preview(sample, info) if preview is not None else None
         before = self._file.tell()
-        self._writer.add_message(channel_id=ch, log_time=t, publish_time=t, data=payload,
-                                 sequence=self._seq[ch])
-        self._seq[ch] += 1
+        self._add(ch, t, payload)
+        if extra is not None:
+            self._add(preview, t, extra)
         if self._file.tell() != before:  # a chunk was just completed: get it out of our buffer
             self._sync()
 
@@ -142,6 +173,11 @@ class RecordingWriter:
         self.close()
 
     # -- internals -----------------------------------------------------------------------------
+    def _add(self, ch: int, t: int, payload: bytes) -> None:
+        self._writer.add_message(channel_id=ch, log_time=t + self._log_offset, publish_time=t,
+                                 data=payload, sequence=self._seq[ch])
+        self._seq[ch] += 1
+
     def _check_open(self) -> None:
         if self._closed:
             raise ValueError(f"recorder for {self.path} is closed")
