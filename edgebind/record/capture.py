@@ -1,4 +1,5 @@
-"""Capture sensor streams (or the simulated world) to an MCAP recording: the library side of
+"""Capture sensor streams (or the simulated world) to a recording (EdgeBind's MCAP layout, or a
+ROS 2 bag with ``fmt="ros2"``): the library side of
 ``edgebind record`` (its command line: ``edgebind.record.cli``).
 
 Live and simulated recording share one code path: stream configs -> sources
@@ -64,13 +65,37 @@ def open_sources(tables: list[dict[str, Any]] | None, config_path: str | None) -
     return [open_source(c) for c in cfgs]
 
 
+FORMATS = ("edgebind", "ros2")
+
+
+def open_writer(out: str | Path, fmt: str = "edgebind", **kw: Any) -> Any:
+    """The writer of a recording format: EdgeBind's MCAP layout (``Recorder``) or a rosbag2
+    folder (``edgebind.record.ros.writer.RosBagWriter``, needs ``rosbags``)."""
+    if fmt == "ros2":
+        from edgebind.record.ros.writer import RosBagWriter
+        return RosBagWriter(out, overwrite=kw.get("overwrite", False))
+    if fmt != "edgebind":
+        raise ValueError(f"recording format must be one of {list(FORMATS)}, got {fmt!r}")
+    return Recorder(out, **kw)
+
+
+def size_on_disk(path: str | Path) -> int:
+    """Bytes of a recording: one file, or every file of a rosbag2 folder."""
+    p = Path(path)
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+    return p.stat().st_size
+
+
 def capture(sources: Sequence[Any], out: str | Path, *, duration_s: float | None = None,
             calibration: dict[str, Any] | None = None, calibration_source: str = "",
             compression: str = "zstd", chunk_size: int = 1 << 20, overwrite: bool = False,
             fsync: bool = False, status: Callable[[str], None] | None = None,
-            stop: threading.Event | None = None, status_every_s: float = 1.0) -> CaptureStats:
+            stop: threading.Event | None = None, status_every_s: float = 1.0,
+            fmt: str = "edgebind") -> CaptureStats:
     """Record every stream of ``sources`` to ``out`` until ``duration_s`` of sample time has
     been written (from the first sample), every source ended, ``stop`` is set, or Ctrl-C.
+    ``fmt``: ``edgebind`` (the MCAP layout, default) or ``ros2`` (a rosbag2 folder).
 
     Samples at or after ``first + duration_s`` are not written. A stream that stops delivering
     does not block the end: once every other stream is done, a stream silent for 10 % of the
@@ -79,8 +104,8 @@ def capture(sources: Sequence[Any], out: str | Path, *, duration_s: float | None
     if duration_s is not None and not duration_s > 0:
         raise ValueError(f"--duration must be > 0 seconds, got {duration_s}")
     infos = require_unique_streams(i for s in sources for i in s.streams)
-    rec = Recorder(out, compression=compression, chunk_size=chunk_size, overwrite=overwrite,
-                   fsync=fsync)
+    rec = open_writer(out, fmt, compression=compression, chunk_size=chunk_size,
+                      overwrite=overwrite, fsync=fsync)
     session = Capture(sources, infos, rec, out, duration_s, stop or threading.Event())
     try:
         if calibration is not None:
@@ -101,7 +126,7 @@ class Capture:
     """One recording in progress: the sample callback every source thread calls, the wait for
     its end, and the closing. Used through :func:`capture`."""
 
-    def __init__(self, sources: Sequence[Any], infos: list[Any], rec: Recorder,
+    def __init__(self, sources: Sequence[Any], infos: list[Any], rec: Any,
                  out: str | Path, duration_s: float | None, stop: threading.Event) -> None:
         self.sources, self.infos, self.rec = sources, infos, rec
         self.duration_s, self.stop = duration_s, stop
@@ -232,7 +257,7 @@ class Capture:
 
     def finish(self) -> CaptureStats:
         self.stats.wall_s = time.monotonic() - self.t_start
-        self.stats.bytes_written = Path(self.stats.path).stat().st_size
+        self.stats.bytes_written = size_on_disk(self.stats.path)
         self.stats.span_s = self._span_s()
         return self.stats
 
@@ -243,7 +268,7 @@ class Capture:
 
     def status_line(self, wall: float) -> str:
         try:
-            size = self.rec.path.stat().st_size
+            size = size_on_disk(self.rec.path)
         except OSError:
             size = 0
         per = "  ".join(f"{k} {v}" for k, v in self.stats.messages.items())

@@ -9,8 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
-from edgebind.record.capture import (CaptureStats, capture, config_profile, open_sources,
-                                     stream_configs_for_sim)
+from edgebind.record.capture import (FORMATS, CaptureStats, capture, config_profile,
+                                     open_sources, stream_configs_for_sim)
 from edgebind.record.console import StatusPrinter, stop_on_signals
 from edgebind.record.limits import MiB, ReadLimits
 from edgebind.record.reader import open_recording
@@ -22,7 +22,8 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "examples:\n"
         "  edgebind record --config sensors.toml --out run.mcap --duration 60\n"
-        "  edgebind record --sim demo --seed 1 --duration 30 --out demo.mcap\n\n"
+        "  edgebind record --sim demo --seed 1 --duration 30 --out demo.mcap\n"
+        "  edgebind record --sim demo --duration 10 --format ros2 --out demo_bag\n\n"
         "The config is TOML with one [[streams]] table per source (the daemon's format), e.g.\n"
         "  [[streams]]\n  name = \"cam0\"\n  kind = \"camera\"\n  device = 0\n  fps = 30\n\n"
         "Relative paths in the config are relative to the config file (docs/sensors.md lists\n"
@@ -34,7 +35,11 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--config", metavar="FILE", help="TOML file with [[streams]] tables")
     src.add_argument("--sim", nargs="?", const="default", metavar="SCENARIO",
                      help="record the simulated world (scenario, default 'default'); no hardware")
-    parser.add_argument("--out", required=True, metavar="FILE.mcap", help="recording to write")
+    parser.add_argument("--out", required=True, metavar="FILE.mcap",
+                        help="recording to write (a folder with --format ros2)")
+    parser.add_argument("--format", choices=FORMATS, default="edgebind", dest="fmt",
+                        help="edgebind: EdgeBind's MCAP layout (default); ros2: a rosbag2 "
+                             "folder (MCAP storage, CDR, standard messages; needs rosbags)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="seconds of sample time to record (required with --sim)")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed (--sim)")
@@ -82,7 +87,7 @@ def run_record(args: argparse.Namespace) -> int:
         stats = capture(sources, out, duration_s=args.duration, calibration=calibration,
                         calibration_source=str(profile or ""), compression=args.compression,
                         chunk_size=args.chunk_size, overwrite=args.overwrite, fsync=args.fsync,
-                        status=status, stop=stop)
+                        status=status, stop=stop, fmt=getattr(args, "fmt", "edgebind"))
     finally:
         restore()
         if status is not None:
@@ -111,7 +116,12 @@ def _print_capture(stats: CaptureStats, as_json: bool) -> None:
 
 # -- edgebind replay ---------------------------------------------------------------------------
 def add_replay_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE.mcap", help="recording to read")
+    parser.add_argument("file", metavar="RECORDING",
+                        help="recording to read: EdgeBind .mcap, a rosbag2 folder, a ROS 2 "
+                             ".mcap/.db3 or a ROS 1 .bag")
+    parser.add_argument("--topics", metavar="FILE.toml", default=None,
+                        help="ROS bags: topic map ([[streams]] tables: topic, name, modality, "
+                             "scale, ...; default <bag>.topics.toml if present)")
     parser.add_argument("--summary", action="store_true",
                         help="print per-channel counts, first/last t_ns and what was skipped")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -134,7 +144,7 @@ def run_replay(args: argparse.Namespace) -> int:
         raise ValueError("--speed must be >= 0")
     limits = ReadLimits(max_chunk_bytes=max(1, int(args.max_chunk_mib * MiB)),
                         max_ratio=args.max_ratio)
-    with open_recording(args.file, limits) as rec:
+    with open_recording(args.file, limits, topics=getattr(args, "topics", None)) as rec:
         if args.summary:
             s = rec.summary()
             if args.json:

@@ -11,6 +11,7 @@ most the bag's largest receive-minus-stamp lag, so samples come out in time orde
 from __future__ import annotations
 
 import heapq
+import json
 import os
 import time
 from pathlib import Path
@@ -21,8 +22,9 @@ import numpy as np
 from edgebind.record.reader import ChannelStats, RecordingError, Summary
 from edgebind.record.ros import convert as C
 from edgebind.record.ros import msgdefs
+from edgebind.record.ros import writer as W
 from edgebind.record.ros.plan import Plan, TopicStats, header_stamp, make_plan
-from edgebind.record.ros.topics import load_topics
+from edgebind.record.ros.topics import TopicRule, load_topics
 from edgebind.sample import NS, Sample, StreamInfo
 
 _MAX_NOTES_PER_TOPIC = 5
@@ -156,6 +158,7 @@ class RosBagReader:
                         infos[conn.topic] = C.audio_info(st.first)
                     except (ValueError, AttributeError) as exc:
                         self._note(conn.topic, f"AudioInfo on {conn.topic}: {exc}")
+        own = self._own_streams()
         self._plans: dict[str, Plan] = {}
         names: set[str] = set()
         for st in self._stats.values():
@@ -169,11 +172,37 @@ class RosBagReader:
                                    f"another topic; skipped (name it in the topic map)")
                 continue
             names.add(p.stream)
+            if p.stream in own and own[p.stream].modality == p.modality:
+                p.info = own[p.stream]
             self._plans[st.topic] = p
         firsts = [p.first_t() for p in self._plans.values() if p.first_t() is not None]
         self._origin = min(firsts) if firsts else 0
+        if self._custom.get(W.CLOCK_KEY) == W.CLOCK:
+            self._origin = 0   # written by EdgeBind: already host monotonic, keep the times
         self._lag = max([p.stats.lag for p in self._plans.values() if p.use_header] + [0])
         self.metadata = self._metadata()
+
+    def _own_streams(self) -> dict[str, StreamInfo]:
+        """StreamInfos that EdgeBind's writer kept in ``custom_data``; their topics map back to
+        the original stream names (unless the topic map says otherwise)."""
+        self._custom: dict[str, str] = {}
+        for r in self._bag.readers:
+            meta = getattr(getattr(r, "storage", None), "metadata", None)
+            self._custom.update(getattr(meta, "custom", None) or {})
+        out: dict[str, StreamInfo] = {}
+        for key, value in self._custom.items():
+            try:
+                if key.startswith(W.INFO_PREFIX):
+                    info = StreamInfo.from_dict(json.loads(value))
+                    out[info.stream] = info
+                    self._rules.setdefault(W.topic_for(info), TopicRule(
+                        W.topic_for(info), name=info.stream, modality=info.modality))
+                elif key == "edgebind.calibration":
+                    self.calibration = json.loads(value)["profile"]
+            except (ValueError, KeyError, TypeError) as exc:
+                self._notes.append(f"metadata.yaml custom_data {key!r} unreadable ({exc}); "
+                                   f"ignored")
+        return out
 
     def _metadata(self) -> dict[str, Any]:
         import datetime as dt
