@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    from edgebind.errors import run_reporting_errors
+    from edgebind.errors import parse_command_line, run_reporting_errors
+    args = parse_command_line(parser, argv)
     return run_reporting_errors(args._prog, lambda: run(args))
 
 

@@ -14,7 +14,8 @@ import argparse
 import importlib
 import sys
 
-from edgebind.errors import name_commands, run_reporting_errors  # noqa: F401  (also importable from here)
+from edgebind.errors import name_commands, parse_command_line
+from edgebind.errors import run_reporting_errors  # noqa: F401  (also importable from here)
 
 # name -> (command, one-line help). Every command line lives in a ``cli.py`` that holds only its
 # argument definitions and a ``run`` calling library code. A command "pkg.cli" provides
@@ -79,7 +80,7 @@ def command_function(command: str, what: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)   # no command: usage and an error on stderr, exit 2
+    args = parse_command_line(parser, argv)   # no command: usage, error on stderr, exit 2
     return run_command(args)
 
 

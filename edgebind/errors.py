@@ -24,7 +24,8 @@ def run_reporting_errors(prog: str, fn: Callable[[], int | None]) -> int:
     The line reads ``PROG: error: MESSAGE``, exactly as argparse words a usage error of the
     same command: ``prog`` is the whole command as its parser's ``prog`` spells it
     (``edgebind run``, ``edgebind sim timeline``, ``edgebind-calibrate imu``), so a typo in an
-    option and a missing file are reported under one name (see :func:`name_commands`)."""
+    option and a missing file are reported under one name (see :func:`name_commands` and
+    :func:`parse_command_line`)."""
     try:
         return int(fn() or 0)
     except KeyboardInterrupt:
@@ -45,3 +46,28 @@ def name_commands(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 name_commands(sub)
+
+
+def parse_command_line(parser: argparse.ArgumentParser,
+                       argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` for a parser passed through :func:`name_commands`, except
+    that unrecognized arguments are reported by the innermost command's parser, with its usage:
+    argparse leaves them to the top parser (``edgebind: error: unrecognized arguments``) while
+    every other usage error of a subcommand reads ``edgebind run: error: ...``."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _named(parser, getattr(args, "_prog", parser.prog)).error(
+            f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _named(parser: argparse.ArgumentParser, prog: str) -> argparse.ArgumentParser:
+    todo = [parser]
+    while todo:
+        p = todo.pop()
+        if p.prog == prog:
+            return p
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                todo.extend(action.choices.values())
+    return parser
