@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --check: print what was checked as one JSON document")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None,
                    help="override the config's log_level")
+    from edgebind.foxglove.address import add_option
+    add_option(p, "the sensors, anchor scores, detections and health")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,4 +47,4 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         raise ValueError("--json goes with --check (the service itself logs to stderr)")
-    return Daemon(cfg, control=control).serve()
+    return Daemon(cfg, control=control, foxglove=getattr(args, "foxglove", None)).serve()

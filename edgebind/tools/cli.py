@@ -162,6 +162,9 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
                    help="event matching tolerance in seconds (default 2.0; see the docs)")
     p.add_argument("--threads", type=int, default=None, help="inference threads")
     p.add_argument("--no-picture", action="store_true", help="skip the PNG/HTML timeline")
+    from edgebind.foxglove.address import add_option
+    add_option(p, "the simulated robot (the demo then runs in real time and waits up to "
+                  "60 s for a client first)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document (the summary, the log of truth and detections, "
                         "the files written) instead of the text report")
@@ -172,5 +175,6 @@ def run_demo(args: argparse.Namespace) -> int:
     demo(DemoOptions(seed=args.seed, duration=args.duration, out=args.out,
                      scenario=args.scenario, difficulty=args.difficulty, bundle=args.bundle,
                      anchors=args.anchors, detector=args.detector, tolerance=args.tolerance,
-                     threads=args.threads, picture=not args.no_picture, json=args.json))
+                     threads=args.threads, picture=not args.no_picture, json=args.json,
+                     foxglove=getattr(args, "foxglove", None)))
     return 0

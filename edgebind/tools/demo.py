@@ -53,6 +53,9 @@ class DemoOptions:
     threads: int | None = None
     picture: bool = True
     json: bool = False                # one JSON document on stdout instead of the text report
+    foxglove: tuple[str, int] | None = None   # (host, port): a live Foxglove view, real time
+    speed: float = 1.0                # with foxglove: × real time
+    foxglove_wait_s: float = 60.0     # with foxglove: wait this long for a client first
 
 
 class Scene:
@@ -186,17 +189,26 @@ def _run(opts: DemoOptions) -> dict[str, Any]:
     events_path.unlink(missing_ok=True)
     sink = make_sink({"kind": "jsonl", "path": str(events_path)}, "edgebind demo")
     tl = Timeline(sc)
+    view = _view(opts, sc)
     pipeline = Pipeline([], sc.embedder, sc.anchor_set, sc.detector, [sink],
                         config=PipelineConfig(), stream_infos=sc.world.stream_infos,
-                        on_window=tl.on_window)
+                        on_window=_both(tl.on_window, view and view.on_window),
+                        on_event=view and view.on_event)
     print(f"EdgeBind demo: scenario {opts.scenario!r}, seed {opts.seed}, {opts.duration:g} s "
           f"simulated; streams {', '.join(i.stream for i in sc.world.stream_infos)}")
     print(f"  bundle {sc.bundle} (space {sc.embedder.space_id}), {len(sc.targets)} event "
           f"anchors from {sc.anchors}")
     print(f"  {'time':>9}  {'':5}  {'event':<16}  details")
     started = time.perf_counter()
-    for ev in pipeline.run_sync(sc.world.samples()):
-        tl.on_event(ev)
+    try:
+        if view is not None:
+            view.health = pipeline.health
+        for ev in pipeline.run_sync(view.paced(sc.world.samples()) if view else
+                                    sc.world.samples()):
+            tl.on_event(ev)
+    finally:
+        if view is not None:
+            view.stop()
     tl.truth_until(sc.t0 + int(opts.duration * 1e9))
     wall = time.perf_counter() - started
     sink.close()
@@ -219,6 +231,22 @@ def _run(opts: DemoOptions) -> dict[str, Any]:
     print(NEXT_STEPS)
     sys.stdout.flush()
     return summary
+
+
+def _view(opts: DemoOptions, sc: Scene) -> Any:
+    """The started Foxglove view (``--foxglove``), or None."""
+    if opts.foxglove is None:
+        return None
+    from edgebind.foxglove.live import LiveView
+    return LiveView(opts.foxglove, sc.world.stream_infos, sc.t0, speed=opts.speed,
+                    wait_s=opts.foxglove_wait_s).start()
+
+
+def _both(first: Any, second: Any) -> Any:
+    """One window callback for the timeline and, with ``--foxglove``, the view."""
+    if second is None:
+        return first
+    return lambda r: (first(r), second(r))
 
 
 def _summary(opts: DemoOptions, sc: Scene, pipeline: Any, m: Match,
