@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 import pytest
 
@@ -70,3 +71,41 @@ def test_watchdog_for_another_pid_is_not_ours():
     n = Notifier.from_env({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "1000000",
                            "WATCHDOG_PID": str(os.getpid())})
     assert n.watchdog_interval_s() == 0.5
+
+
+def raw(s) -> list[str]:
+    return s.recv(4096).decode().split("\n")
+
+
+@pytest.mark.parametrize("text", ["ok\nREADY=1", "ok\r\nMAINPID=1", "ok\n\nSTOPPING=1\n",
+                                  "ok\x00WATCHDOG=1", "ok\u2028ERRNO=5"])
+def test_a_status_text_cannot_inject_another_assignment(listener, text):
+    """A newline in a value would be read as the next KEY=VALUE (systemd obeys READY=1,
+    MAINPID=, STOPPING=1 ... wherever they appear): every value goes out as one line."""
+    path, s = listener
+    n = Notifier(path)
+    n.ready(status=text)
+    lines = raw(s)
+    assert lines[0] == "READY=1" and len(lines) == 2 and lines[1].startswith("STATUS=ok ")
+    n.status(text)
+    lines = raw(s)
+    assert len(lines) == 1 and lines[0].startswith("STATUS=ok ")
+    n.reloading(status=text)
+    lines = raw(s)
+    assert [x.split("=", 1)[0] for x in lines] == ["RELOADING", "MONOTONIC_USEC", "STATUS"]
+    n.notify(status=text, errno=3)
+    assert [x.split("=", 1)[0] for x in raw(s)] == ["STATUS", "ERRNO"]
+    n.close()
+
+
+def test_reloading_is_stamped_on_the_monotonic_clock_systemd_reads(listener):
+    """Type=notify-reload counts a reload as started by a RELOADING=1 whose MONOTONIC_USEC is
+    not older than its reload signal: the stamp is CLOCK_MONOTONIC, in microseconds."""
+    path, s = listener
+    n = Notifier(path)
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    n.reloading()
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    msg = recv(s)
+    assert msg["RELOADING"] == "1" and before <= int(msg["MONOTONIC_USEC"]) <= after
+    n.close()

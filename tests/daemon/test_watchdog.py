@@ -87,3 +87,66 @@ def test_watchdog_pings_stop_while_the_worker_is_stuck(tmp_path, assets_paths):
         t.join(60)
         notify.sock.close()
     assert not t.is_alive()
+
+
+def test_ready_says_starting_and_a_reload_runs_from_reloading_to_ready(tmp_path, assets_paths):
+    """The first READY=1 says "starting" (no sample has arrived, so no stream can be judged yet),
+    not "failing". A reload sends RELOADING=1 stamped after the request (Type=notify-reload
+    drops older stamps), then READY=1 once the new config runs, or refused, with the reason."""
+    bundle, anchors = assets_paths
+    cfg = tmp_path / "edgebind.toml"
+    cfg.write_text(textwrap.dedent(f"""\
+        bundle = "{bundle}"
+        anchors = "{anchors}"
+        threads = 1
+        [[streams]]
+        name = "sim"
+        kind = "sim"
+        speed = 1
+        duration = 600
+        [health]
+        enabled = false
+        [[sinks]]
+        kind = "jsonl"
+        path = "events.jsonl"
+        """))
+    notify = Notify(tmp_path / "notify.sock")
+    d = Daemon(load_config(cfg), notifier=Notifier(str(tmp_path / "notify.sock")))
+    gate = threading.Event()                  # no sample reaches the pipeline before READY
+    for src in d.pipeline.sources:
+        def start(on_sample, real=src.start):
+            real(lambda s: (gate.wait(), on_sample(s)))
+        src.start = start
+    t = threading.Thread(target=d.serve, kwargs={"install_signals": False}, daemon=True)
+    t.start()
+    try:
+        ready = notify.wait_for("READY", 90)
+        assert ready["STATUS"].startswith("starting (waiting for the first samples): "), ready
+        gate.set()
+        assert wait_until(lambda: d.pipeline.windows_done >= 1, 60)
+        assert not d._status_line().startswith("starting")
+
+        for bad, reloads in ((False, (1, 0)), (True, (1, 1))):
+            if bad:
+                cfg.write_text("bogus_key = 1\n" + cfg.read_text())
+            n = len(notify.messages)
+            asked = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+            d.request_reload()
+            reloading = notify.wait_for("RELOADING", 30, after=n)
+            done = notify.wait_for("READY", 30, after=n)
+            at = notify.messages.index(done, n)
+            assert notify.messages.index(reloading, n) < at
+            assert int(reloading["MONOTONIC_USEC"]) >= asked
+            assert reloading["STATUS"] == f"reloading {cfg}"
+            assert (d.reloads, d.reload_failures) == reloads      # done when READY=1 came
+            if bad:
+                assert done["STATUS"].startswith("reload failed, old config kept: "), done
+                assert "bogus_key" in done["STATUS"]
+            else:
+                assert not done["STATUS"].startswith(("starting", "reload failed")), done
+    finally:
+        gate.set()
+        d.request_stop()
+        t.join(60)
+        notify.sock.close()
+    assert not t.is_alive()
