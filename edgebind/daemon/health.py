@@ -80,3 +80,6 @@ class HealthServer:
     def stats(self) -> dict[str, int]:
         """Connections accepted, served, evicted, timed out, refused as too large or busy."""
         return self._server.stats()
+
+
+__all__ = ["HealthServer", "STATE_VALUE", "prometheus_text"]
