@@ -118,7 +118,10 @@ class DepthSource(Frame16Source):
     def _read(self) -> list[Sample]:
         if self._rs is None:
             return super()._read()
+        before = self._rs.dropped
         got = self._rs.read()
+        if self._rs is not None and self._rs.dropped > before:
+            self._note_problem(self.name, dropped=self._rs.dropped - before)
         if got is None:
             return []
         raw, t_ns = got
