@@ -46,7 +46,8 @@ class RosBagWriter:
     """``RecordingWriter``'s interface (``add_stream``, ``write``, ``add_calibration``,
     ``streams``, ``close``, context manager) writing a rosbag2 folder at ``path``."""
 
-    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False, **_: Any) -> None:
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False,
+                 edgebind_metadata: bool = True, **_: Any) -> None:
         try:
             from rosbags.rosbag2 import StoragePlugin, Writer
         except ImportError:
@@ -64,7 +65,10 @@ class RosBagWriter:
         self._store = typestore()
         self._bag = Writer(self.path, version=9, storage_plugin=StoragePlugin.MCAP)
         self._bag.open()
-        self._bag.set_custom_data(CLOCK_KEY, CLOCK)
+        # False: a bag as any ROS tool would write it (tests and the equivalence script)
+        self._meta = edgebind_metadata
+        if self._meta:
+            self._bag.set_custom_data(CLOCK_KEY, CLOCK)
         self._streams: dict[str, tuple[StreamInfo, Any]] = {}
         self._info_conns: dict[str, Any] = {}
         self._closed = False
@@ -85,8 +89,9 @@ class RosBagWriter:
             self._info_conns[info.stream] = self._bag.add_connection(
                 f"/{info.stream}/audio_info", _INFO, typestore=self._store)
         self._streams[info.stream] = (info, conn)
-        self._bag.set_custom_data(INFO_PREFIX + info.stream,
-                                  json.dumps(info.to_dict(), sort_keys=True))
+        if self._meta:
+            self._bag.set_custom_data(INFO_PREFIX + info.stream,
+                                      json.dumps(info.to_dict(), sort_keys=True))
         return conn
 
     def add_calibration(self, profile: Mapping[str, Any], source: str = "") -> None:

@@ -1,4 +1,5 @@
-"""Replay of an MCAP recording (``edgebind.record``) as a live-looking, multi-stream source.
+"""Replay of a recording (``edgebind.record``: EdgeBind MCAP or a ROS bag, ``topics`` = its
+topic map) as a live-looking, multi-stream source.
 
 ``speed``: 1 = real time (the recorded spacing, paced on the monotonic clock), 2 = twice as fast,
 0 = as fast as possible. ``rebase``: False keeps the recorded timestamps (bit-exact replays,
@@ -24,7 +25,7 @@ class ReplaySource(Source):
 
     def __init__(self, path: str | os.PathLike, *, name: str = "replay", speed: float = 1.0,
                  streams: list[str] | None = None, rebase: bool = False, loop: bool = False,
-                 **kw) -> None:
+                 topics: str | os.PathLike | None = None, **kw) -> None:
         super().__init__(**kw)
         if not speed >= 0:
             raise ValueError(f"replay {name!r}: speed must be >= 0 (0 = as fast as possible), "
@@ -34,6 +35,7 @@ class ReplaySource(Source):
         self.path, self.name, self.speed = Path(path), name, float(speed)
         self.want = list(streams) if streams is not None else None
         self.rebase, self.loop = rebase, loop
+        self.topics = topics   # a ROS bag's topic map (edgebind.record.ros.topics)
         self._rep = None
         self._it: Iterator[Sample] | None = None
         self._infos: list[StreamInfo] = []
@@ -60,7 +62,7 @@ class ReplaySource(Source):
             self._fresh = False
             return
         self._fresh = False
-        rep = open_recording(self.path)
+        rep = open_recording(self.path, topics=self.topics)
         try:
             infos = rep.streams
             if self.want is not None:
