@@ -230,3 +230,18 @@ def test_realtime_playback_takes_the_recorded_time(rs, tmp_path):
     t0 = time.monotonic()
     got = list(DepthSource("d", path=path).iter_samples(timeout_s=10))
     assert len(got) == 6 and time.monotonic() - t0 >= 0.18
+
+
+def test_a_ros1_bag_from_an_older_sdk_plays(rs):
+    """SDKs from 2.57 on record rosbag2 .db3 and still play the ROS 1 .bag files of older ones.
+    The fixture was written by ``recording()`` above under pyrealsense2 2.56.5: five depth frames
+    (raw 1000..1004) with colour, hardware-clock stamps 33.3 ms apart."""
+    from pathlib import Path
+
+    bag = Path(__file__).parent / "data" / "realsense_sdk2.56_depth_colour.bag"
+    got = list(DepthSource("d", path=bag, align_to="color", realtime=False)
+               .iter_samples(timeout_s=10))
+    assert [s.data.shape for s in got] == [COLOR_WH[::-1]] * 5
+    np.testing.assert_allclose([np.nanmean(s.data) for s in got],
+                               [(1000 + i) * UNITS for i in range(5)], rtol=1e-5)
+    np.testing.assert_allclose(np.diff([s.t_ns for s in got]), 33.3e6, atol=2e3)

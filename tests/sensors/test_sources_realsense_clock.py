@@ -82,3 +82,13 @@ def test_a_missing_recording_is_a_clear_error(tmp_path):
     assert list(src.iter_samples(timeout_s=0.2)) == []
     err = src.health()["d"].last_error
     assert "gone.bag" in err and ("no such RealSense recording" in err or "pyrealsense2" in err)
+
+
+def test_without_pyrealsense2_the_error_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyrealsense2", None)  # import fails as if not installed
+    for kw in ({"device": "123", "backend": "realsense"}, {"path": tmp_path / "walk.db3"}):
+        src = DepthSource("rs", backoff=(0.01, 0.02), **kw)
+        assert list(src.iter_samples(timeout_s=0.2)) == []
+        assert "pip install pyrealsense2" in src.health()["rs"].last_error
