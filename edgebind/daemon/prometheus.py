@@ -199,7 +199,7 @@ def sinks(t: Exposition, stats: Mapping[str, Mapping[str, Any]]) -> None:
             v = st.get(key)
             if isinstance(v, (int, float)):           # bool too: connected is 0/1
                 t.gauge(name, SINK_GAUGE_HELP[key], float(v), sink=sink)
-    done = set(SINK_RESULTS) | {"emitted"} | set(SINK_GAUGES)
+    done = set(SINK_RESULTS) | {"emitted", "events"} | set(SINK_GAUGES)   # "events": taken
     others = sorted({k for _, st in items for k, v in st.items()
                      if k not in done and _is_number(v) and _NAME.match(k)})
     for key in others:
