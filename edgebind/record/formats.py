@@ -1,7 +1,8 @@
 """The recording formats ``open_recording`` reads, and how each is recognised from its bytes.
 
 - ``edgebind``: EdgeBind's own MCAP layout (``reader.RecordingReader``);
-- ``rosbag2``: a rosbag2 folder (``metadata.yaml`` with MCAP or sqlite3 storage), a bare
+- ``rosbag2``: a rosbag2 folder (``metadata.yaml`` with MCAP or sqlite3 storage; or, cut off
+  before ``metadata.yaml`` was written, one ROS 2 ``.mcap``), a bare
   ``.mcap`` whose profile is ``ros2``, or a ``.db3`` file (``ros.reader.RosBagReader``);
 - ``rosbag1``: a ROS 1 ``.bag`` file (``#ROSBAG V2.0``).
 
@@ -36,7 +37,12 @@ def detect(path: str | os.PathLike) -> str:
     """``edgebind``, ``rosbag2`` or ``rosbag1``."""
     p = Path(path)
     if p.is_dir():
-        return "rosbag2" if (p / "metadata.yaml").is_file() else "edgebind"
+        if (p / "metadata.yaml").is_file():
+            return "rosbag2"
+        # ros2 bag record killed before writing metadata.yaml: the folder's one ROS 2 .mcap
+        files = list(p.glob("*.mcap"))
+        ros2 = len(files) == 1 and mcap_profile(files[0]) == "ros2"
+        return "rosbag2" if ros2 else "edgebind"
     try:
         with open(p, "rb") as f:
             head = f.read(16)

@@ -114,7 +114,7 @@ def test_bag_written_by_mcap_ros2_writer(tmp_path):
     png = b"\0" * 12 + cv2.imencode(".png", mm)[1].tobytes()  # compressedDepth header + png
     t0 = 1_700_000_000 * 10 ** 9
     with open(path, "wb") as f:
-        w = Writer(f)
+        w = Writer(f, chunk_size=4096)   # small chunks: a cut keeps most of them
         sc = w.register_msgdef("sensor_msgs/msg/CompressedImage",
                                _msgdef(store, "sensor_msgs/msg/CompressedImage"))
         sa = w.register_msgdef("audio_common_msgs/msg/AudioStamped",
@@ -155,3 +155,20 @@ def test_bag_written_by_mcap_ros2_writer(tmp_path):
     audio = got["audio"]
     assert len(audio) == 5 and audio[1].t_ns == 2 * 10 ** 8
     assert audio[0].data.shape == (3200, 2) and audio[0].data[0, 0] == pytest.approx(0.5)
+
+
+def test_cut_off_bag_reads_its_prefix(tmp_path):
+    """``ros2 bag record`` killed: the folder has no metadata.yaml and its .mcap no summary or
+    footer; the complete chunks are read, and the summary says the file is cut off."""
+    test_bag_written_by_mcap_ros2_writer(tmp_path)
+    from edgebind.record import open_recording
+    full = (tmp_path / "other.mcap").read_bytes()
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "cut_0.mcap").write_bytes(full[:len(full) * 6 // 10])
+    with open_recording(tmp_path / "other.mcap") as rec:
+        total = sum(1 for _ in rec.samples())
+    with open_recording(tmp_path / "cut") as rec:
+        n = sum(1 for _ in rec.samples())
+        s = rec.summary()
+    assert 0 < n < total and not s.complete
+    assert any("last complete record" in line for line in s.skipped)

@@ -46,7 +46,7 @@ class RosBagReader:
         self.calibration: dict[str, Any] | None = None
         self._notes: list[str] = []
         self._bad_topics: dict[str, int] = {}
-        self._damaged = False
+        self._damaged = self._cut_noted = False
         self._rules = load_topics(topics, self.path)
         try:
             from rosbags.highlevel import AnyReader
@@ -58,11 +58,10 @@ class RosBagReader:
             self._bag = AnyReader([self.path],
                                   default_typestore=msgdefs.typestore(ros1=not self._ros2))
             self._bag.open()
-        except FileNotFoundError:
-            raise
         except Exception as exc:  # noqa: BLE001 - rosbags raises many kinds on a damaged bag
-            raise RecordingError(f"{self.path}: not a readable {kind} bag; it may be cut off "
-                                 f"or damaged ({type(exc).__name__}: {exc})") from None
+            if not self.path.exists():
+                raise FileNotFoundError(f"{self.path}: no such recording") from None
+            self._bag = self._salvage(exc)
         try:
             self._open()
         except BaseException:
@@ -125,7 +124,7 @@ class RosBagReader:
 
     def close(self) -> None:
         bag, self._bag = getattr(self, "_bag", None), None
-        if bag is not None and bag.stack is not None:
+        if bag is not None and getattr(bag, "stack", 1) is not None:
             bag.close()
 
     def __enter__(self) -> RosBagReader:
@@ -135,6 +134,25 @@ class RosBagReader:
         self.close()
 
     # -- opening -------------------------------------------------------------------------------
+    def _salvage(self, exc: Exception) -> Any:
+        """A ROS 2 MCAP bag rosbags cannot open (cut off: no summary, footer or metadata.yaml)
+        is read up to its last complete record; anything else is a RecordingError."""
+        why = f"{type(exc).__name__}: {exc}"
+        from edgebind.record.ros.salvage import SalvagedMcap, mcap_file
+        f = mcap_file(self.path) if self._ros2 else None
+        if f is not None:
+            try:
+                bag = SalvagedMcap(f)
+            except Exception as exc2:  # noqa: BLE001
+                why += f"; reading it record by record: {exc2}"
+            else:
+                self._damaged = True
+                self._notes.append(f"rosbags cannot open it ({why}); reading {f.name} record "
+                                   f"by record up to its last complete record")
+                return bag
+        raise RecordingError(f"{self.path}: not a readable {self.kind} bag; it may be cut off "
+                             f"or damaged ({why})") from None
+
     def _open(self) -> None:
         self._stats: dict[str, TopicStats] = {}
         for conn in self._bag.connections:
@@ -213,7 +231,8 @@ class RosBagReader:
         if self._origin > 10 ** 17:   # an epoch time, not a simulated clock from 0
             md["wall_time_start"] = dt.datetime.fromtimestamp(
                 self._origin / NS, dt.timezone.utc).isoformat()
-        distro = getattr(self._bag.readers[0], "ros_distro", None) if self._ros2 else None
+        readers = self._bag.readers
+        distro = getattr(readers[0], "ros_distro", None) if self._ros2 and readers else None
         if distro:
             md["ros_distro"] = str(distro)
         return md
@@ -232,10 +251,11 @@ class RosBagReader:
                 return
             except Exception as exc:  # noqa: BLE001 - damaged storage: keep the prefix
                 self._damaged = True
-                line = (f"bag unreadable after {n} messages ({type(exc).__name__}: {exc}); "
-                        f"the messages before it are kept")
-                if line not in self._notes:
-                    self._notes.append(line)
+                if not self._cut_noted:   # the same place is met again by every reading
+                    self._cut_noted = True
+                    self._notes.append(f"bag unreadable after {n} messages "
+                                       f"({type(exc).__name__}: {exc}); the messages before "
+                                       f"it are kept")
                 return
             n += 1
             yield item
