@@ -245,3 +245,26 @@ def test_a_ros1_bag_from_an_older_sdk_plays(rs):
     np.testing.assert_allclose([np.nanmean(s.data) for s in got],
                                [(1000 + i) * UNITS for i in range(5)], rtol=1e-5)
     np.testing.assert_allclose(np.diff([s.t_ns for s in got]), 33.3e6, atol=2e3)
+
+
+def test_a_recording_reads_like_any_recording(rs, tmp_path):
+    from pathlib import Path
+
+    from edgebind.sensors.sources.realsense import looks_like_realsense
+    from edgebind.sensors.sources.realsense_recording import RealSenseRecording
+
+    bag = Path(__file__).parent / "data" / "realsense_sdk2.56_depth_colour.bag"
+    db3 = recording(rs, tmp_path, [(700, 50.0 + 25.0 * i) for i in range(3)], color=False)
+    assert looks_like_realsense(bag) and looks_like_realsense(db3)
+    with RealSenseRecording(bag, name="d435", align_to="color") as rec:
+        info = rec.streams["d435"]
+        assert info.modality == "depth" and info.shape == COLOR_WH[::-1] and info.rate_hz == 30
+        got = list(rec.samples(speed=0))
+        assert [round(s.t_ns / 1e5) for s in got] == [0, 333, 666, 999, 1332]
+        s = rec.summary()
+        assert s.message_count == 5 and s.channels["d435"].last_t_ns == got[-1].t_ns
+    rec = RealSenseRecording(db3)
+    assert [float(s.data[0, 0]) for s in rec] == pytest.approx([700 * UNITS] * 3)
+    assert list(rec.samples(streams=["camera"])) == []
+    with pytest.raises(FileNotFoundError, match="no such recording"):
+        RealSenseRecording(tmp_path / "gone.bag")

@@ -142,6 +142,7 @@ class RealSenseDepth:
         self.align_to, self.realtime, self.loop = align_to, realtime, loop
         self.no_frame_s = no_frame_s
         self.rate = 0.0
+        self.shape: tuple[int, int] = (-1, -1)  # frames' H×W, known once open
         self._rs: Any = None
         self._ctx = self._dev = self._playback = self._align = self._combine = None
         self._sensors: list[Any] = []
@@ -170,12 +171,14 @@ class RealSenseDepth:
             depth_sensor, depth = _pick(rs, dev, rs.stream.depth, self.width, self.height,
                                         self.rate_hz, rs.format.z16)
             self.rate = float(depth.fps())
+            self.shape = _shape(depth)
             block = self.path is not None and not self.realtime
             self._depth_q, self._colour_q = _Handover(4, block), _Handover(4, block)
             plan = [(depth_sensor, depth, self._depth_q)]
             if self.align_to:
                 plan.append(_pick(rs, dev, rs.stream.color, None, None, depth.fps(), None)
                             + (self._colour_q,))
+                self.shape = _shape(plan[-1][1])  # aligned depth takes the colour frame's size
                 self._start_combiner(rs)
             self._start(plan)
         except RuntimeError as exc:  # the SDK's own errors, and a stream the device lacks
@@ -326,6 +329,11 @@ def _pick(rs: Any, dev: Any, stream: Any, width: int | None, height: int | None,
                       f"{', '.join(sorted(offered)) or 'none'})")
     _, _, sensor, profile = min(found, key=lambda f: f[:2])
     return sensor, profile
+
+
+def _shape(profile: Any) -> tuple[int, int]:
+    v = profile.as_video_stream_profile()
+    return (v.height(), v.width())
 
 
 def _serial(rs: Any, device: Any) -> str:
