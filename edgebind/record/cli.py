@@ -23,7 +23,7 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
         "examples:\n"
         "  edgebind record --config sensors.toml --out run.mcap --duration 60\n"
         "  edgebind record --sim demo --seed 1 --duration 30 --out demo.mcap\n"
-        "  edgebind record --sim demo --duration 10 --format ros2 --out demo_bag\n\n"
+        "  edgebind record --sim default --duration 10 --format ros2 --out sim_bag\n\n"
         "The config is TOML with one [[streams]] table per source (the daemon's format), e.g.\n"
         "  [[streams]]\n  name = \"cam0\"\n  kind = \"camera\"\n  device = 0\n  fps = 30\n\n"
         "Relative paths in the config are relative to the config file (docs/sensors.md lists\n"

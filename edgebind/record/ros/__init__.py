@@ -28,6 +28,9 @@ bag's receive time; the topic map's ``stamp`` overrides. Times are offsets from 
 first sample of the bag's streams (``metadata["time_origin_ns"]``), so a wall-clock epoch
 becomes 0 at the first message; ``ReplaySource(rebase=True)`` moves them onto "now".
 
+Damage: a ROS 2 MCAP bag cut off before its summary is read up to its last complete record
+(``salvage.py``); a bag rosbags cannot open otherwise raises ``RecordingError``.
+
 Writing (``RosBagWriter``, ``edgebind record --format ros2``): a rosbag2 folder with MCAP
 storage, CDR, standard types (see ``writer.py``).
 """
