@@ -268,3 +268,10 @@ def test_a_recording_reads_like_any_recording(rs, tmp_path):
     assert list(rec.samples(streams=["camera"])) == []
     with pytest.raises(FileNotFoundError, match="no such recording"):
         RealSenseRecording(tmp_path / "gone.bag")
+
+
+def test_a_camera_that_is_not_there_is_a_clear_error(rs):
+    src = DepthSource("rs", device="000000000000", backend="realsense", backoff=(0.01, 0.02))
+    assert list(src.iter_samples(timeout_s=0.3)) == []
+    err = src.health()["rs"].last_error
+    assert "000000000000" in err and "not connected" in err and "cameras found" in err

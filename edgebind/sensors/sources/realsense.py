@@ -176,8 +176,7 @@ class RealSenseDepth:
             self._depth_q, self._colour_q = _Handover(4, block), _Handover(4, block)
             plan = [(depth_sensor, depth, self._depth_q)]
             if self.align_to:
-                plan.append(_pick(rs, dev, rs.stream.color, None, None, depth.fps(), None)
-                            + (self._colour_q,))
+                plan.append(_pick_colour(rs, dev, depth.fps()) + (self._colour_q,))
                 self.shape = _shape(plan[-1][1])  # aligned depth takes the colour frame's size
                 self._start_combiner(rs)
             self._start(plan)
@@ -329,6 +328,14 @@ def _pick(rs: Any, dev: Any, stream: Any, width: int | None, height: int | None,
                       f"{', '.join(sorted(offered)) or 'none'})")
     _, _, sensor, profile = min(found, key=lambda f: f[:2])
     return sensor, profile
+
+
+def _pick_colour(rs: Any, dev: Any, fps: int) -> tuple[Any, Any]:
+    """The colour stream at the depth stream's rate, else at the device's default."""
+    try:
+        return _pick(rs, dev, rs.stream.color, None, None, fps, None)
+    except RuntimeError:
+        return _pick(rs, dev, rs.stream.color, None, None, None, None)
 
 
 def _shape(profile: Any) -> tuple[int, int]:
