@@ -51,8 +51,8 @@ async def _watch(url: str, topics: list[str], seconds: float, slow_s: float,
         while time.monotonic() < end:
             try:
                 frame = await asyncio.wait_for(ws.recv(), max(0.01, end - time.monotonic()))
-            except asyncio.TimeoutError:
-                break
+            except (asyncio.TimeoutError, websockets.ConnectionClosed):
+                break          # time is up, or the server stopped (the demo ended)
             if isinstance(frame, str) or frame[0] != 0x01:
                 continue
             sub, log_time = struct.unpack_from("<IQ", frame, 1)
