@@ -39,7 +39,8 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recording to write (a folder with --format ros2)")
     parser.add_argument("--format", choices=FORMATS, default="edgebind", dest="fmt",
                         help="edgebind: EdgeBind's MCAP layout (default); ros2: a rosbag2 "
-                             "folder (MCAP storage, CDR, standard messages; needs rosbags)")
+                             "folder (MCAP storage, CDR, standard messages; needs rosbags; "
+                             "--compression, --chunk-size and --fsync apply to edgebind only)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="seconds of sample time to record (required with --sim)")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed (--sim)")
