@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
@@ -105,16 +104,17 @@ def _jsonable(v: Any) -> Any:
 
 
 def progress(it: Iterable[T], total: int | None, label: str, enabled: bool = True) -> Iterator[T]:
-    """tqdm on a terminal (when installed); silent otherwise, so logs and --json stay clean."""
-    if enabled and sys.stderr.isatty():
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            yield from tqdm(it, total=total, desc=label, file=sys.stderr, leave=False)
-            return
-    yield from it
+    """A tqdm bar where ``edgebind.progress`` draws bars (a terminal, or EDGEBIND_PROGRESS=1);
+    silent otherwise, so logs and --json stay clean."""
+    from edgebind.progress import tqdm_bar
+    bar = tqdm_bar(enabled, total=total, desc=label, leave=False)
+    if bar is None:
+        yield from it
+        return
+    with bar:
+        for x in it:
+            yield x
+            bar.update(1)
 
 
 def pyplot():

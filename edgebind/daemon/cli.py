@@ -42,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     logging.basicConfig(level=(args.log_level or cfg.log_level).upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    as_json = getattr(args, "json", False)   # callers may build a Namespace of the older options
     if args.check:
-        print(json.dumps(check_report(cfg), indent=1) if args.json else check(cfg))
+        print(json.dumps(check_report(cfg), indent=1) if as_json else check(cfg))
         return 0
-    if args.json:
+    if as_json:
         raise ValueError("--json goes with --check (the service itself logs to stderr)")
     return Daemon(cfg, control=control, foxglove=getattr(args, "foxglove", None)).serve()

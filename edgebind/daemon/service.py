@@ -319,14 +319,9 @@ def check(cfg: DaemonConfig) -> str:
     """Validate everything that can be checked without opening sensors or sinks: the bundle
     (hashes; with the config's precision, backend and threads), the anchors (same space), the
     profile (device, space), the detector settings, thresholds and sink tables. Raises on the
-    first problem."""
-    from edgebind.embedder import Embedder
-    emb = Embedder.from_bundle(cfg.bundle or _default_asset("bundle"), text=False,
-                               **cfg.load_kwargs())
-    _, aset, _, tuned_file = detection_parts(cfg, emb.space_id)
-    return (f"{cfg.path}: ok ({len(cfg.streams)} streams, {len(cfg.sinks)} sinks, "
-            f"{len(aset.targets)} event anchors, space {emb.space_id}, tuned detector "
-            f"{tuned_file or 'none'})")
+    first problem; returns the one-line summary (``checking.check_report`` has it as data)."""
+    from edgebind.daemon.checking import check_report, format_check
+    return format_check(check_report(cfg))
 
 
 def __getattr__(name: str):

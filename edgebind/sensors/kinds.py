@@ -85,6 +85,13 @@ def _files_only(o: dict[str, Any]) -> None:
         raise ValueError("keys 'realtime' and 'loop' only apply to files ('path')")
 
 
+def _depth_checks(o: dict[str, Any]) -> None:
+    recording = str(o.get("path", "")).lower().endswith((".bag", ".db3"))
+    if "align_to" in o and o.get("backend") != "realsense" and not recording:
+        raise ValueError("key 'align_to' needs backend = \"realsense\" or a RealSense recording")
+    _files_only(o)
+
+
 def _camera_checks(o: dict[str, Any]) -> None:
     if "flip_method" in o and "csi_sensor" not in o:
         raise ValueError("key 'flip_method' only applies with 'csi_sensor'")
@@ -197,8 +204,9 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         "path": Key(string, "16-bit depth image sequence (depth/%06d.png, a glob or a folder)"),
         "backend": Key(choice("openni2", "astra", "realsense"), "live depth backend"),
         "depth_scale": Key(number(hi=1000, above=0), "metres per raw unit (0.001 for millimetres)"),
+        "align_to": Key(choice("color"), "RealSense: map depth into the colour camera's pixels"),
         **_FRAME,
-    }, _depth, ("device", "path"), _files_only, {"fps": "rate_hz"}),
+    }, _depth, ("device", "path"), _depth_checks, {"fps": "rate_hz"}),
     "thermal": SourceKind({
         "device": Key(_device, "UVC Y16 camera index or /dev/videoN (PureThermal/Lepton)"),
         "path": Key(string, "16-bit thermal image sequence"),

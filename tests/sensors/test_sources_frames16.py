@@ -87,16 +87,6 @@ def test_empty_folder_and_argument_errors(tmp_path):
         ThermalSource("x", path="p", scale=float("nan"))
 
 
-def test_realsense_without_package_is_a_clear_error():
-    import importlib.util
-
-    if importlib.util.find_spec("pyrealsense2") is not None:
-        pytest.skip("pyrealsense2 is installed: that path needs a camera to test")
-    src = DepthSource("rs", device="123", backend="realsense", backoff=(0.01, 0.02))
-    assert list(src.iter_samples(timeout_s=0.2)) == []
-    assert "pyrealsense2" in src.health()["rs"].last_error
-
-
 def test_sequence_patterns_with_and_without_a_file_prefix(tmp_path, monkeypatch):
     from edgebind.sensors.sources._files import list_sequence
     d = tmp_path / "seq"
