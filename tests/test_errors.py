@@ -11,8 +11,9 @@ from edgebind.errors import EdgeBindError
 from edgebind.firmware_bridge import BridgeError
 
 ROOTS = ("edgebind", "edgebind.export", "edgebind.calibration", "edgebind.firmware_bridge")
-# Signals, not errors: a source raising EndOfStream says it has nothing more to give.
-NOT_ERRORS = {"edgebind.sensors.base.EndOfStream"}
+# Signals, not errors: a source raising EndOfStream says it has nothing more to give; Cut marks
+# where a damaged bag's readable prefix ends (caught inside the reader).
+NOT_ERRORS = {"edgebind.sensors.base.EndOfStream", "edgebind.record.ros.salvage.Cut"}
 
 
 def defined_exceptions() -> dict[str, type]:

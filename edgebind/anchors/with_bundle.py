@@ -60,7 +60,7 @@ def add_recording_anchor(bundle: str | os.PathLike | None, out: str | os.PathLik
     anchor to the set at ``out`` (created when absent, else it must be in the bundle's space)."""
     from edgebind.embedder import Embedder
 
-    if not Path(recording).is_file():
+    if not Path(recording).exists():   # a file, or a rosbag2 folder
         raise FileNotFoundError(f"recording {recording} does not exist")
     embedder = Embedder.from_bundle(_bundle_or_default(bundle))
     out = Path(out)

@@ -4,7 +4,10 @@
 - ``rosbag2``: a rosbag2 folder (``metadata.yaml`` with MCAP or sqlite3 storage; or, cut off
   before ``metadata.yaml`` was written, one ROS 2 ``.mcap``), a bare
   ``.mcap`` whose profile is ``ros2``, or a ``.db3`` file (``ros.reader.RosBagReader``);
-- ``rosbag1``: a ROS 1 ``.bag`` file (``#ROSBAG V2.0``).
+- ``rosbag1``: a ROS 1 ``.bag`` file (``#ROSBAG V2.0``);
+- ``realsense``: a RealSense SDK recording (a ``.bag``/``.db3`` whose topics are the SDK's
+  ``/device_0/...``), read through librealsense, which knows its depth units (ROS readers
+  would assume millimetres; the SDK may record 0.1 mm).
 
 Anything else goes to the EdgeBind reader, whose errors say what a recording must look like.
 """
@@ -34,7 +37,7 @@ def mcap_profile(path: Path) -> str | None:
 
 
 def detect(path: str | os.PathLike) -> str:
-    """``edgebind``, ``rosbag2`` or ``rosbag1``."""
+    """``edgebind``, ``rosbag2``, ``rosbag1`` or ``realsense``."""
     p = Path(path)
     if p.is_dir():
         if (p / "metadata.yaml").is_file():
@@ -48,6 +51,8 @@ def detect(path: str | os.PathLike) -> str:
             head = f.read(16)
     except OSError:
         return "edgebind"   # missing or unreadable: the EdgeBind reader says so
+    if p.suffix.lower() in (".bag", ".db3") and _realsense(p):
+        return "realsense"   # before the ROS rules: these files are ROS bags too
     if head.startswith(ROSBAG1_MAGIC) and p.suffix == ".bag":
         return "rosbag1"
     if head.startswith(SQLITE_MAGIC) and p.suffix == ".db3":
@@ -55,6 +60,16 @@ def detect(path: str | os.PathLike) -> str:
     if head.startswith(MCAP_MAGIC) and p.suffix == ".mcap" and mcap_profile(p) == "ros2":
         return "rosbag2"
     return "edgebind"
+
+
+def _realsense(p: Path) -> bool:
+    from edgebind.sensors.sources.realsense import looks_like_realsense
+    return looks_like_realsense(p)
+
+
+def _realsense_recording(path: Any, limits: Any, topics: Any) -> Any:
+    from edgebind.sensors.sources.realsense_recording import RealSenseRecording
+    return RealSenseRecording(path, limits, topics)
 
 
 def _edgebind(path: Any, limits: Any, topics: Any) -> Any:
@@ -74,7 +89,8 @@ def _rosbag(kind: str) -> Callable[[Any, Any, Any], Any]:
 
 # format -> opener(path, limits, topics); a new format adds a detect rule and an entry here.
 OPENERS: dict[str, Callable[[Any, Any, Any], Any]] = {
-    "edgebind": _edgebind, "rosbag2": _rosbag("rosbag2"), "rosbag1": _rosbag("rosbag1")}
+    "edgebind": _edgebind, "rosbag2": _rosbag("rosbag2"), "rosbag1": _rosbag("rosbag1"),
+    "realsense": _realsense_recording}
 
 
 def open_any(path: str | os.PathLike, limits: Any = None, topics: Any = None) -> Any:

@@ -23,6 +23,9 @@ __all__ = ["COMMON", "KINDS", "Key", "StreamConfig", "StreamConfigError", "load_
            "open_source", "open_sources", "parse_stream_configs"]
 from edgebind.validate import Fields, resolve_path, shown
 
+# Keys naming files: taken relative to the config file's folder, "~" expanded.
+FILE_KEYS = ("path", "topics")
+
 
 class StreamConfigError(EdgeBindError, ValueError):
     """An invalid stream configuration; the message says where and what."""
@@ -61,12 +64,13 @@ def parse_stream_configs(tables: Any, source: str,
     seen: dict[str, str] = {}
     for i, table in enumerate(tables):
         cfg = _parse_one(table, source, i)
-        if "path" in cfg.options:
-            try:
-                cfg.options["path"] = str(resolve_path(cfg.options["path"], base_dir))
-            except ValueError as exc:
-                raise StreamConfigError(f"{source}: streams[{i}] ({cfg.name}): key 'path': "
-                                        f"expected {exc}, got {shown(cfg.options['path'])}") from None
+        for key in FILE_KEYS:
+            if key in cfg.options:
+                try:
+                    cfg.options[key] = str(resolve_path(cfg.options[key], base_dir))
+                except ValueError as exc:
+                    raise StreamConfigError(f"{source}: streams[{i}] ({cfg.name}): key {key!r}: "
+                                            f"expected {exc}, got {shown(cfg.options[key])}") from None
         names = [cfg.name] + [cfg.options[k] for k in SOURCE_KINDS[cfg.kind].stream_keys
                               if k in cfg.options]
         for n in names:

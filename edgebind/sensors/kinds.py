@@ -228,7 +228,8 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         {"rate": "imu_rate_hz", "batch": "imu_batch", "thermal_rate": "thermal_rate_hz"},
         ("thermal_stream",)),
     "replay": SourceKind({
-        "path": Key(string, "MCAP recording"),
+        "path": Key(string, "recording: EdgeBind MCAP, ROS 2 bag (folder, .mcap, .db3) or ROS 1 .bag"),
+        "topics": Key(string, "ROS bags: topic map TOML (default <bag>.topics.toml beside it)"),
         "speed": _SPEED,
         "streams": Key(_stream_names, "only these recorded streams (default: all)"),
         "rebase": Key(boolean, "shift timestamps so the first sample is stamped now"),

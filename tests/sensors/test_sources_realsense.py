@@ -275,3 +275,24 @@ def test_a_camera_that_is_not_there_is_a_clear_error(rs):
     assert list(src.iter_samples(timeout_s=0.3)) == []
     err = src.health()["rs"].last_error
     assert "000000000000" in err and "not connected" in err and "cameras found" in err
+
+
+def test_open_recording_takes_a_realsense_recording(rs, tmp_path):
+    """Wherever a recording is accepted (open_recording: replay, calibration, anchors), a
+    RealSense SDK recording reads through librealsense, not as a plain ROS bag (whose reader
+    would assume millimetres)."""
+    from pathlib import Path
+
+    from edgebind.record import open_recording
+    from edgebind.record.formats import detect
+    from edgebind.sensors.sources.realsense_recording import RealSenseRecording
+
+    bag = Path(__file__).parent / "data" / "realsense_sdk2.56_depth_colour.bag"
+    db3 = recording(rs, tmp_path, [(700, 50.0 + 25.0 * i) for i in range(3)], color=False)
+    assert detect(bag) == detect(db3) == "realsense"
+    with open_recording(db3) as rec:
+        assert isinstance(rec, RealSenseRecording)
+        got = list(rec.samples(speed=0))
+    assert [float(s.data[0, 0]) for s in got] == pytest.approx([700 * UNITS] * 3)
+    with open_recording(bag) as rec:
+        assert rec.summary().message_count == 5
