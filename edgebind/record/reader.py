@@ -144,7 +144,7 @@ class RecordingReader:
                 continue
             schema = self._schemas.get(ch.schema_id, "")
             try:
-                sample = S.decode(msg.data, schema, info, msg.log_time)
+                sample = S.decode(msg.data, schema, info, msg.log_time - self._log_offset())
             except Exception as exc:  # any malformed payload: report, keep going
                 self._notes.append(f"message on {ch.topic} at t_ns={msg.log_time}: "
                                    f"undecodable ({type(exc).__name__}: {exc})")
@@ -210,10 +210,23 @@ class RecordingReader:
         else:
             self.metadata.setdefault("other", {})[md.name] = dict(md.metadata)
 
+    def _log_offset(self) -> int:
+        """What to subtract from a message's log time to get its sample time: the wall-clock
+        offset of files written with ``log_time="wall"`` (sample times stay host-monotonic)."""
+        if self.metadata.get("log_time") != "wall":
+            return 0
+        try:
+            return int(self.metadata.get("log_time_offset_ns", 0))
+        except (TypeError, ValueError):
+            return 0   # damaged metadata: times keep the offset, order and spacing stay right
+
     def _count(self) -> dict[str, ChannelStats]:
         stats: dict[str, ChannelStats] = {}
         counts = self._scan.counts
+        off = self._log_offset()
         for cid, (n, first, last) in counts.items():
+            first = first - off if first is not None else None
+            last = last - off if last is not None else None
             ch = self._channels.get(cid)
             if ch is None:
                 self._notes.append(f"{n} messages on channel id {cid}, whose channel record "

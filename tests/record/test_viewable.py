@@ -67,6 +67,10 @@ def test_wall_clock_log_times_keep_the_monotonic_time_in_publish_time(tmp_path):
     want = {(s.stream, s.t_ns) for s in samples}
     for topic, _, m, _ in _messages(path):
         assert (topic[1:], m.publish_time) in want and m.log_time == m.publish_time + offset
+    with open_recording(path) as rec:   # replay gives the samples' own (monotonic) times
+        got = {(s.stream, s.t_ns) for s in rec.samples()}
+        firsts = {c.first_t_ns for c in rec.summary().channels.values()}
+    assert got == want and firsts <= {t for _, t in want}
     with pytest.raises(ValueError, match="log_time must be one of monotonic, wall"):
         Recorder(tmp_path / "x.mcap", log_time="utc")
 
