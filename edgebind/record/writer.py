@@ -128,17 +128,8 @@ class RecordingWriter:
 
     def write(self, sample: Sample) -> None:
         self._check_open()
-        try:
-            ch, info = self._streams[sample.stream]
-        except KeyError:
-            raise ValueError(f"stream {sample.stream!r} was not added (add_stream first)") \
-                from None
-        if sample.modality != info.modality:
-            raise ValueError(f"stream {sample.stream!r} is {info.modality}, "
-                             f"sample says {sample.modality}")
-        t = int(sample.t_ns)
-        if t < 0:
-            raise ValueError(f"t_ns must be >= 0 (host monotonic ns), got {t}")
+        ch, info = self._streams.get(sample.stream, (None, None))
+        t = checked_time(sample, info)
         payload = S.encode(sample, info)
         preview = self._previews.get(sample.stream) if self._previews else None
         extra = S.encode_preview(sample, info) if preview is not None else None
@@ -189,3 +180,17 @@ class RecordingWriter:
 
 
 Recorder = RecordingWriter   # its name before it matched RecordingReader; still exported
+
+
+def checked_time(sample: Sample, info: StreamInfo | None) -> int:
+    """The time of a sample a writer is given, once it is known to belong to an added stream
+    (``info``, None when it was not added) of its modality; every writer checks the same."""
+    if info is None:
+        raise ValueError(f"stream {sample.stream!r} was not added (add_stream first)")
+    if sample.modality != info.modality:
+        raise ValueError(f"stream {sample.stream!r} is {info.modality}, "
+                         f"sample says {sample.modality}")
+    t = int(sample.t_ns)
+    if t < 0:
+        raise ValueError(f"t_ns must be >= 0 (host monotonic ns), got {t}")
+    return t

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from edgebind.record.writer import checked_time
 from edgebind.sample import Sample, StreamInfo
 
 _TOPIC = {"vision": "image_raw", "depth": "image_raw", "thermal": "image_raw",
@@ -101,17 +102,8 @@ class RosBagWriter:
 
     def write(self, sample: Sample) -> None:
         self._check_open()
-        try:
-            info, conn = self._streams[sample.stream]
-        except KeyError:
-            raise ValueError(f"stream {sample.stream!r} was not added (add_stream first)") \
-                from None
-        if sample.modality != info.modality:
-            raise ValueError(f"stream {sample.stream!r} is {info.modality}, "
-                             f"sample says {sample.modality}")
-        t = int(sample.t_ns)
-        if t < 0:
-            raise ValueError(f"t_ns must be >= 0 (host monotonic ns), got {t}")
+        info, conn = self._streams.get(sample.stream, (None, None))
+        t = checked_time(sample, info)
         if info.modality == "imu":
             for row_t, msg in self._imu(sample):
                 self._put(conn, row_t, msg)
