@@ -95,7 +95,7 @@ def _recording_host(path: Path) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     """``edgebind-calibrate``; its conventions are ``edgebind``'s (see :mod:`edgebind.cli`)."""
     from edgebind import __version__
-    from edgebind.errors import name_commands
+    from edgebind.command_line import name_commands
     parser = argparse.ArgumentParser(prog="edgebind-calibrate",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version",
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    from edgebind.errors import parse_command_line, run_reporting_errors
+    from edgebind.command_line import parse_command_line, run_reporting_errors
     args = parse_command_line(parser, argv)
     return run_reporting_errors(args._prog, lambda: run(args))
 

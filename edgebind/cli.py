@@ -14,8 +14,8 @@ import argparse
 import importlib
 import sys
 
-from edgebind.errors import name_commands, parse_command_line
-from edgebind.errors import run_reporting_errors  # noqa: F401  (also importable from here)
+from edgebind.command_line import name_commands, parse_command_line
+from edgebind.command_line import run_reporting_errors  # noqa: F401  (also importable from here)
 
 # name -> (command, one-line help). Every command line lives in a ``cli.py`` that holds only its
 # argument definitions and a ``run`` calling library code. A command "pkg.cli" provides

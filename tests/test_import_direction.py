@@ -22,7 +22,7 @@ ABOVE_SENSORS = ("edgebind.pipeline", "edgebind.embedder", "edgebind.anchors", "
                  "edgebind.models", "edgebind.train") + COMMANDS
 FOUNDATION = ("edgebind.preprocess", "edgebind.modality", "edgebind.space", "edgebind.errors",
               "edgebind.checks", "edgebind.validate", "edgebind.fileio", "edgebind.sample",
-              "edgebind.accept", "edgebind.backoff")
+              "edgebind.command_line", "edgebind.accept", "edgebind.backoff")
 DEVICE_ANCHORS = tuple(f"edgebind.anchors.{m}" for m in
                        ("records", "vectors", "setfile", "prompts", "fields"))
 

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from edgebind.errors import run_reporting_errors
+from edgebind.command_line import run_reporting_errors
 from edgebind.train.default.config import DEFAULT_WORK, Recipe
 
 
