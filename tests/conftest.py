@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,3 +116,20 @@ def minilm_bundle(minilm_files, tmp_path_factory) -> Path:
                   space_id=space_id_of(model.state_dict()),
                   model_info={"preset": "tiny+all-MiniLM-L6-v2", "config": base.config.to_dict()})
     return out
+
+
+def _subnormals_work() -> bool:
+    tiny = float(np.float64(2.2250738585072014e-308))   # the smallest normal double
+    return tiny / 2.0 > 0
+
+
+@pytest.fixture(autouse=True)
+def _no_flush_to_zero_left_behind(request):
+    """A test (or the library code it runs) must not leave the process's CPU in flush-to-zero
+    mode: every later test would lose subnormal floats (hypothesis refuses to run, numbers
+    change). Training turned it on for good once; this names the test that does it."""
+    before = _subnormals_work()
+    yield
+    if before and not _subnormals_work():
+        pytest.fail(f"{request.node.nodeid} left flush-to-zero on (subnormal floats now "
+                    "read as 0)", pytrace=False)

@@ -11,6 +11,7 @@ their channels and count their messages, so memory is bounded by one chunk.
 from __future__ import annotations
 
 import bisect
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,10 @@ class _Walker:
 
     def _take(self, r: Any, pos: int, end: int) -> None:
         if isinstance(r, Message):
+            if not self._plausible(r):
+                self._note(f"a MESSAGE record at byte {pos} ({end - pos} bytes) is not a "
+                           f"message of its channel (its payload does not decode); skipped")
+                return
             self._count(r)
             self.out.units.append(Unit(pos, end, r.log_time, r.log_time, len(r.data),
                                        message=r))
@@ -194,6 +199,18 @@ class _Walker:
         elif isinstance(r, MessageIndex) and self.bad_chunk is not None:
             # The index records written after a chunk say how many messages it held.
             self.bad_chunk.messages = (self.bad_chunk.messages or 0) + len(r.records)
+
+    def _plausible(self, m: Message) -> bool:
+        """Whether a message outside any chunk (no CRC vouches for it) decodes as its channel's
+        encoding says: one flipped bit turns a MESSAGE_INDEX record (0x07) into a MESSAGE
+        (0x05) of a real channel, whose "payload" is binary index entries."""
+        ch = self.out.channels.get(m.channel_id)
+        if ch is None or ch.message_encoding != "json":
+            return True   # not ours to judge; replay reports what does not decode
+        try:
+            return isinstance(json.loads(m.data), dict)
+        except ValueError:   # JSONDecodeError and UnicodeDecodeError
+            return False
 
     def _count(self, m: Message) -> None:
         c = self.out.counts.setdefault(m.channel_id, [0, m.log_time, m.log_time])

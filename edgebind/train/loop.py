@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -162,12 +162,31 @@ def fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Pa
     gives the same weights as an uninterrupted run. Under ``torchrun`` each process trains its
     share of every global batch and DDP averages the gradients.
     """
+    with _denormals_flushed():
+        return _fit(task, data, cfg, out_dir, resume=resume, keys=keys, label=label,
+                    extra_state=extra_state)
+
+
+@contextlib.contextmanager
+def _denormals_flushed() -> Iterator[None]:
+    # Decaying Adam moments must not crawl through denormals; but flush-to-zero is CPU state
+    # of the calling thread, and code that trains a model must not find its own numerics
+    # changed afterwards (subnormal floats vanish: numpy, hypothesis), so it is turned off again.
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def _fit(task: nn.Module, data: ArrayDataset, cfg: TrainConfig, out_dir: str | Path | None,
+         *, resume: bool, keys: Iterable[str] | None, label: str,
+         extra_state: dict[str, Any] | None) -> TrainResult:
     cfg.validate()
     _check_extra_state(extra_state)
     info = dist_mod.init()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.set_flush_denormal(True)  # decaying Adam moments must not crawl through denormals
     device = _device(cfg, info)
     keys = list(keys) if keys is not None else data.keys()
     torch.manual_seed(cfg.seed + 1000 * info.rank)

@@ -188,3 +188,16 @@ def test_lying_length_inside_a_crc_valid_chunk(tmp_path):
     [lost] = s.lost
     assert (lost.start, lost.end) == (c.offset, c.end)
     assert "declares 9223372036854775808 bytes" in lost.reason
+
+
+def test_a_message_index_turned_message_is_not_counted(tmp_path, sixteen):
+    # Found by the fuzz test above: one flipped bit turns the MESSAGE_INDEX record after a chunk
+    # (opcode 0x07) into a MESSAGE (0x05) of a real channel. No CRC covers it: it must not be
+    # counted (the summary said 180 of 179) nor replayed.
+    data, samples, spans, _ = sixteen
+    at = spans[3].end
+    assert data[at] == 0x07
+    got, s = read_back(tmp_path, flip(data, at, 1))
+    assert len(got) == s.message_count == 179
+    assert_written(got, samples)
+    assert any(f"MESSAGE record at byte {at}" in x for x in s.skipped)

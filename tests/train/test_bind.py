@@ -190,3 +190,17 @@ def test_nan_input_is_a_clear_error():
     with pytest.raises(ValueError, match="NaN"):
         fit(BindTask(model, "depth", "vision"), data,
             TrainConfig(steps=1, batch_size=8, progress=False), None, keys=KEYS)
+
+
+def test_training_leaves_the_callers_floating_point_state_alone():
+    # fit() flushes denormals while it trains (fast Adam); afterwards the calling thread must
+    # still have subnormal floats, or numpy/hypothesis code run after training changes meaning.
+    import numpy as np
+    import torch
+
+    from edgebind.train.loop import _denormals_flushed
+    tiny = float(np.float64(2.2250738585072014e-308))   # the smallest normal double
+    assert tiny / 2.0 > 0
+    with _denormals_flushed():
+        assert torch.tensor([1e-40], dtype=torch.float32).mul(1.0).item() == 0.0   # flushed
+    assert tiny / 2.0 > 0 and torch.tensor([1e-40]).mul(1.0).item() > 0
