@@ -25,6 +25,10 @@ SINK_GAUGES = {"queued": "edgebind_sink_queue_depth", "queue_size": "edgebind_si
                "clients": "edgebind_sink_clients", "connected": "edgebind_sink_connected",
                "offline_queued": "edgebind_sink_offline_queued",
                "unacked": "edgebind_sink_unacked"}
+SINK_COUNTER_HELP = {
+    "lost": "Events handed to the output and lost afterwards (MQTT: offline buffer full, "
+            "unacknowledged at close); included in result=delivered.",
+}
 SINK_GAUGE_HELP = {
     "queued": "Events waiting in the sink's queue.",
     "queue_size": "Capacity of the sink's queue (oldest dropped beyond it).",
@@ -189,7 +193,7 @@ def sinks(t: Exposition, stats: Mapping[str, Mapping[str, Any]]) -> None:
         for result in SINK_RESULTS:
             t.counter("edgebind_sink_events_total",
                       "Events per sink by outcome (delivered, dropped, errors, filtered).",
-                      st.get(result, 0), sink=sink, result=result)
+                      _monotonic(st, result), sink=sink, result=result)
     for sink, st in items:
         t.counter("edgebind_sink_emitted_total",
                   "Events handed to the sink that passed its filter.", st.get("emitted", 0),
@@ -205,8 +209,20 @@ def sinks(t: Exposition, stats: Mapping[str, Mapping[str, Any]]) -> None:
     for key in others:
         for sink, st in items:
             if _is_number(st.get(key)):
-                t.counter(f"edgebind_sink_{key}_total", f"Sink counter: {key}.", st[key],
-                          sink=sink)
+                t.counter(f"edgebind_sink_{key}_total",
+                          SINK_COUNTER_HELP.get(key, f"Sink counter: {key}."), st[key], sink=sink)
+
+
+def _monotonic(st: Mapping[str, Any], result: str) -> float:
+    """A sink's count of one outcome that never goes down: an event an MQTT sink handed on and
+    lost afterwards moves from delivered to dropped in its stats (``lost`` counts them), which
+    would read as a counter reset; here it stays delivered, and edgebind_sink_lost_total says
+    how many of those were lost."""
+    lost = st.get("lost", 0) if _is_number(st.get("lost", 0)) else 0
+    v = st.get(result, 0)
+    if result == "delivered":
+        return v + lost
+    return v - lost if result == "dropped" else v
 
 
 def service_metrics(t: Exposition, service: Mapping[str, Any]) -> None:

@@ -82,7 +82,11 @@ class Sink:
         self._abort = False
         self._closed = False
         self._busy = False
-        self.counters = {"emitted": 0, "delivered": 0, "dropped": 0, "errors": 0, "filtered": 0}
+        # "lost": events counted delivered that the output lost afterwards (also moved from
+        # delivered to dropped, so the identity below holds); kept so monitoring can count
+        # monotonically (edgebind.daemon.prometheus).
+        self.counters = {"emitted": 0, "delivered": 0, "dropped": 0, "errors": 0, "filtered": 0,
+                         "lost": 0}
         self.last_error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"edgebind-sink-{self.name}", daemon=True)
 
@@ -153,6 +157,7 @@ class Sink:
             with self._cv:
                 self.counters["delivered"] -= n
                 self.counters["dropped"] += n
+                self.counters["lost"] += n
 
     def _error(self, exc: BaseException) -> None:
         with self._cv:

@@ -256,3 +256,37 @@ def test_promtool_is_clean_on_a_live_scrape_of_the_daemon(tmp_path, assets_paths
         err.close()
         notify.sock.close()
     assert "Traceback" not in (tmp_path / "err.log").read_text()
+
+
+def test_events_lost_after_delivery_never_make_a_counter_go_down():
+    # An MQTT sink moves events it had counted delivered to dropped when it loses them later
+    # (offline buffer full, unacked at close): its stats' delivered goes down. Exported, the
+    # delivered series keeps them (monotonic) and edgebind_sink_lost_total counts them.
+    m = metrics_fixture()
+    before = {"emitted": 5, "delivered": 5, "dropped": 0, "errors": 0, "filtered": 0, "lost": 0}
+    after = {"emitted": 5, "delivered": 3, "dropped": 2, "errors": 0, "filtered": 0, "lost": 2}
+    seen = []
+    for st in (before, after):
+        m["sinks"] = {"0:mqtt": st}
+        fams = families(prometheus_text(m, health_fixture()))
+        seen.append({lab["result"]: v for _, lab, v in
+                     fams["edgebind_sink_events_total"]["samples"]})
+        lost = {lab["sink"]: v for _, lab, v in fams["edgebind_sink_lost_total"]["samples"]}
+        assert fams["edgebind_sink_lost_total"]["type"] == "counter"
+    assert all(seen[1][r] >= seen[0][r] for r in seen[0]), seen
+    assert seen[1]["delivered"] == 5 and seen[1]["dropped"] == 0 and lost == {"0:mqtt": 2}
+    assert sum(seen[1].values()) == after["emitted"]
+
+
+def test_a_sinks_stats_count_what_it_lost_after_delivery():
+    from edgebind.sinks.callback import CallbackSink
+    sink = CallbackSink(lambda e: None, name="cb")
+    try:
+        sink.emit({"name": "x"})
+        assert sink.flush(5.0)
+        sink._undeliver(1)          # what the MQTT sink does when it loses a delivered event
+        s = sink.stats()
+        assert (s["delivered"], s["dropped"], s["lost"]) == (0, 1, 1)
+        assert s["emitted"] == s["delivered"] + s["dropped"] + s["errors"]
+    finally:
+        sink.close()
