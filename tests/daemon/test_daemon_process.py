@@ -284,16 +284,29 @@ OLDER_FORM = "Type=notify\nExecReload=/bin/kill -HUP $MAINPID\n"
 
 
 def unit_for_this_systemd(unit: str, version: int) -> str:
-    """The shipped unit text as `systemd-analyze verify` here can check it: ExecStart pointed
-    at this venv's `edgebind` (verify checks the program exists), and on systemd < 253 the
-    older form its comments document (that systemd does not know Type=notify-reload)."""
+    """The shipped unit as `edgebind.daemon.unit.unit_text` fits it to systemd ``version``,
+    ExecStart pointed at this venv's `edgebind` (verify checks the program exists)."""
+    from edgebind.daemon.unit import UNIT_FILE, unit_text
+    assert unit == UNIT_FILE.read_text()
     venv_edgebind = Path(sys.executable).parent / "edgebind"
-    start = (str(venv_edgebind) if venv_edgebind.exists() else f"{sys.executable} -m edgebind.cli")
-    unit = unit.replace("/opt/edgebind/.venv/bin/edgebind run", f"{start} run")
+    start = str(venv_edgebind) if venv_edgebind.exists() else f"{sys.executable} -m edgebind.cli"
+    fitted = unit_text(version, edgebind=start)
     if version < 253:
         assert "".join(f"#   {line}\n" for line in OLDER_FORM.splitlines()) in unit
-        unit = unit.replace("Type=notify-reload\n", OLDER_FORM)
-    return unit
+        assert OLDER_FORM in fitted and "\nType=notify-reload\n" not in fitted
+    else:
+        assert fitted.replace(f"{start} run", "/opt/edgebind/.venv/bin/edgebind run") == unit
+    return fitted
+
+
+def test_the_unit_fits_the_systemd_that_runs_it():
+    from edgebind.daemon.unit import unit_text
+    for version, wanted, absent in ((249, OLDER_FORM, "\nType=notify-reload\n"),
+                                    (252, OLDER_FORM, "\nType=notify-reload\n"),
+                                    (253, "\nType=notify-reload\n", "\nExecReload=")):
+        unit = unit_text(version)
+        assert wanted in unit and absent not in unit, version
+    assert "ExecStart=/venv/bin/edgebind run --config" in unit_text(253, edgebind="/venv/bin/edgebind")
 
 
 def test_unit_file_passes_systemd_analyze_verify(tmp_path):
