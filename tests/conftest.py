@@ -133,3 +133,17 @@ def _no_flush_to_zero_left_behind(request):
     if before and not _subnormals_work():
         pytest.fail(f"{request.node.nodeid} left flush-to-zero on (subnormal floats now "
                     "read as 0)", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Commands run in-process (``cli.main(["run", ...])``) install their SIGTERM/SIGINT/SIGHUP
+    handlers as a real process would, and a failing one leaves them in place. Restored after
+    every test: a later test's forked worker pool inherits them, ignores the SIGTERM that
+    ``Pool.terminate()`` sends, and the suite hangs."""
+    import signal
+    saved = {s: signal.getsignal(s) for s in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
+    yield
+    for s, h in saved.items():
+        if signal.getsignal(s) is not h and h is not None:
+            signal.signal(s, h)
