@@ -21,6 +21,7 @@ from typing import Any, Callable
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 ROSBAG1_MAGIC = b"#ROSBAG V2.0"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+REALSENSE_TOPICS = "/device_0/"   # every topic of a RealSense SDK recording starts so
 
 
 def mcap_profile(path: Path) -> str | None:
@@ -51,7 +52,7 @@ def detect(path: str | os.PathLike) -> str:
             head = f.read(16)
     except OSError:
         return "edgebind"   # missing or unreadable: the EdgeBind reader says so
-    if p.suffix.lower() in (".bag", ".db3") and _realsense(p):
+    if p.suffix.lower() in (".bag", ".db3") and sniff_realsense(p):
         return "realsense"   # before the ROS rules: these files are ROS bags too
     if head.startswith(ROSBAG1_MAGIC) and p.suffix == ".bag":
         return "rosbag1"
@@ -62,9 +63,26 @@ def detect(path: str | os.PathLike) -> str:
     return "edgebind"
 
 
-def _realsense(p: Path) -> bool:
-    from edgebind.sensors.sources.realsense import looks_like_realsense
-    return looks_like_realsense(p)
+def sniff_realsense(path: str | os.PathLike) -> bool:
+    """A ROS 1 bag or rosbag2 sqlite file whose topics are the RealSense SDK's
+    ``/device_0/...`` (sniffed from the bytes, without librealsense)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            head = f.read(1 << 20)
+    except OSError:
+        return False
+    if head.startswith(ROSBAG1_MAGIC):
+        return REALSENSE_TOPICS.encode() in head
+    if head.startswith(SQLITE_MAGIC):
+        import sqlite3
+        try:
+            with sqlite3.connect(f"file:{p}?mode=ro", uri=True) as db:
+                names = [r[0] for r in db.execute("SELECT name FROM topics")]
+        except sqlite3.Error:
+            return False
+        return any(n.startswith(REALSENSE_TOPICS) for n in names)
+    return False
 
 
 def _realsense_recording(path: Any, limits: Any, topics: Any) -> Any:

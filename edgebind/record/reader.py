@@ -102,6 +102,7 @@ class RecordingReader:
             self._schemas, self._channels = self._scan.schemas, self._scan.channels
             for pos, md in self._scan.metadata:
                 self._metadata(pos, md)
+            self._offset_ns = self._log_offset()   # read once; replay subtracts it per message
             self._stats = self._count()
         except BaseException:
             os.close(self._fd)
@@ -144,7 +145,7 @@ class RecordingReader:
                 continue
             schema = self._schemas.get(ch.schema_id, "")
             try:
-                sample = S.decode(msg.data, schema, info, msg.log_time - self._log_offset())
+                sample = S.decode(msg.data, schema, info, msg.log_time - self._offset_ns)
             except Exception as exc:  # any malformed payload: report, keep going
                 self._notes.append(f"message on {ch.topic} at t_ns={msg.log_time}: "
                                    f"undecodable ({type(exc).__name__}: {exc})")
@@ -223,7 +224,7 @@ class RecordingReader:
     def _count(self) -> dict[str, ChannelStats]:
         stats: dict[str, ChannelStats] = {}
         counts = self._scan.counts
-        off = self._log_offset()
+        off = self._offset_ns
         for cid, (n, first, last) in counts.items():
             first = first - off if first is not None else None
             last = last - off if last is not None else None

@@ -60,27 +60,10 @@ def is_realsense_recording(path: str | os.PathLike) -> bool:
 
 
 def looks_like_realsense(path: str | os.PathLike) -> bool:
-    """True when the file is a RealSense SDK recording (sniffed, without librealsense): a ROS 1
-    bag or rosbag2 sqlite file whose topics are the SDK's ``/device_0/...``. Cheap enough for a
-    format registry to ask of every ``.bag``/``.db3`` it is given."""
-    p = Path(path)
-    try:
-        with p.open("rb") as f:
-            head = f.read(1 << 20)
-    except OSError:
-        return False
-    if head.startswith(b"#ROSBAG V2.0"):
-        return b"/device_0/" in head
-    if head.startswith(b"SQLite format 3\x00"):
-        import sqlite3
-
-        try:
-            with sqlite3.connect(f"file:{p}?mode=ro", uri=True) as db:
-                names = [r[0] for r in db.execute("SELECT name FROM topics")]
-        except sqlite3.Error:
-            return False
-        return any(n.startswith("/device_0/") for n in names)
-    return False
+    """True when the file is a RealSense SDK recording (sniffed, without librealsense): the
+    recording formats' own test (``edgebind.record.formats``), which sends such files here."""
+    from edgebind.record.formats import sniff_realsense
+    return sniff_realsense(path)
 
 
 class _Handover:
