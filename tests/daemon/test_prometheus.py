@@ -9,13 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 
 from edgebind.daemon.prometheus import Exposition, prometheus_text
 from tests.conftest import REPO, missing
+from tests.daemon.configs import sim_daemon_config
 from tests.daemon.prom import check_histograms, parse
 from tests.daemon.test_daemon_process import NO_TORCH, Notify, free_port, http, wait_until
 from tests.daemon.test_health import health_fixture, metrics_fixture
@@ -194,15 +194,7 @@ def test_promtool_is_clean_on_a_live_scrape_of_the_daemon(tmp_path, assets_paths
     bundle, anchors = assets_paths
     port = free_port()
     cfg = tmp_path / "edgebind.toml"
-    cfg.write_text(textwrap.dedent(f"""\
-        bundle = "{bundle}"
-        anchors = "{anchors}"
-        threads = 1
-        [[streams]]
-        name = "sim"
-        kind = "sim"
-        speed = 1
-        duration = 300
+    cfg.write_text(sim_daemon_config(bundle, anchors, 300, f"""\
         [windows]
         hop_s = 0.5
         warmup_s = 0

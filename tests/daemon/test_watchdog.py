@@ -5,7 +5,6 @@ datagram socket; the hang is injected into the real embedder."""
 from __future__ import annotations
 
 import socket
-import textwrap
 import threading
 import time
 
@@ -13,6 +12,7 @@ from edgebind.daemon.config import load_config
 from edgebind.daemon.sdnotify import Notifier
 from edgebind.daemon.service import Daemon
 from tests.conftest import wait_until
+from tests.daemon.configs import sim_daemon_config
 from tests.daemon.test_daemon_process import Notify
 
 
@@ -35,15 +35,7 @@ def pings(notify: Notify, after: int = 0) -> int:
 def test_watchdog_pings_stop_while_the_worker_is_stuck(tmp_path, assets_paths):
     bundle, anchors = assets_paths
     cfg = tmp_path / "edgebind.toml"
-    cfg.write_text(textwrap.dedent(f"""\
-        bundle = "{bundle}"
-        anchors = "{anchors}"
-        threads = 1
-        [[streams]]
-        name = "sim"
-        kind = "sim"
-        speed = 1
-        duration = 600
+    cfg.write_text(sim_daemon_config(bundle, anchors, 600, """\
         [windows]
         hop_s = 0.25
         warmup_s = 0
@@ -95,15 +87,7 @@ def test_ready_says_starting_and_a_reload_runs_from_reloading_to_ready(tmp_path,
     drops older stamps), then READY=1 once the new config runs, or refused, with the reason."""
     bundle, anchors = assets_paths
     cfg = tmp_path / "edgebind.toml"
-    cfg.write_text(textwrap.dedent(f"""\
-        bundle = "{bundle}"
-        anchors = "{anchors}"
-        threads = 1
-        [[streams]]
-        name = "sim"
-        kind = "sim"
-        speed = 1
-        duration = 600
+    cfg.write_text(sim_daemon_config(bundle, anchors, 600, """\
         [health]
         enabled = false
         [[sinks]]
