@@ -100,10 +100,12 @@ def main() -> None:
     base = replay(samples, None)
     idle = with_bridge(samples, infos, None)
     one = with_bridge(samples, infos, args.seconds + 5)
+    from edgebind.runtime.cpu import detect
     pct = "cpu_percent_of_one_core"
     print(json.dumps({
         "streams": [i.to_dict() for i in infos], "samples": len(samples),
-        "cpu": os.cpu_count(), "baseline": base, "no_client": idle, "one_client": one,
+        "cpu_count": os.cpu_count(), "cpu": detect().to_dict(), "seconds": args.seconds,
+        "baseline": base, "no_client": idle, "one_client": one,
         "bridge_percent_of_one_core": {"no_client": round(idle[pct] - base[pct], 3),
                                        "one_client": round(one[pct] - base[pct], 3)},
         "targets_percent": {"no_client": 1.0, "one_client": 10.0}}, indent=1))

@@ -380,3 +380,36 @@ def test_readme_speed_table_is_the_committed_benchmark():
             else:
                 check_cell(f"README.md speed, {row[0]} {row[1]}, {column}", cell.rstrip("×"),
                            value)
+
+
+# -- docs/foxglove.md: scripts/bench_foxglove.py's JSON and the image bandwidth arithmetic ------
+def test_foxglove_docs_figures_are_the_committed_benchmark():
+    doc = (REPO / "docs" / "foxglove.md").read_text()
+    m = find(doc, "docs/foxglove.md", r"`python (scripts/bench_foxglove\.py) --seconds (\d+)` on "
+             r"an? (.+?) with ([\w -]+?), (\d+) cores \(its JSON: `(docs/bench/[\w.-]+\.json)`\): "
+             r"\*\*" + NUM + r" % of one core with no client, " + NUM + r" % with one client "
+             r"subscribed to every topic\*\* \(targets: " + NUM + r" % and " + NUM + r" %\), " +
+             NUM + r" MB/s to the client")
+    assert (REPO / m.group(1)).is_file()
+    bench = json.loads((REPO / m.group(6)).read_text())
+    assert int(m.group(2)) == bench["seconds"]
+    assert (m.group(3), m.group(4), int(m.group(5))) == (bench["cpu"]["model"],
+                                                         bench["cpu"]["isa"], bench["cpu_count"])
+    share = bench["bridge_percent_of_one_core"]
+    check("docs/foxglove.md", "no-client CPU", m.group(7), share["no_client"])
+    check("docs/foxglove.md", "one-client CPU", m.group(8), share["one_client"])
+    check("docs/foxglove.md", "no-client target", m.group(9), bench["targets_percent"]["no_client"])
+    check("docs/foxglove.md", "one-client target", m.group(10),
+          bench["targets_percent"]["one_client"])
+    client = bench["one_client"]["client"]
+    check("docs/foxglove.md", "bytes to the client", m.group(11),
+          client["bytes"] / bench["one_client"]["wall_s"] / 1e6)
+    # Uncompressed RGB: width x height x 3 bytes a frame.
+    rates = find(doc, "docs/foxglove.md", r"224×224 RGB at 10 fps is " + NUM +
+                 r" MB/s, a 1920×1080 camera " + NUM + " MB/s")
+    check("docs/foxglove.md", "224x224 at 10 fps", rates.group(1), 224 * 224 * 3 * 10 / 1e6)
+    check("docs/foxglove.md", "1080p at 10 fps", rates.group(2), 1920 * 1080 * 3 * 10 / 1e6)
+    # A preview is rgb8 (3 bytes a pixel) beside the 32FC1 frame (4 bytes a pixel).
+    extra = find(doc, "docs/foxglove.md", r"off by default: about " + NUM +
+                 r" % more bytes for those streams")
+    check("docs/foxglove.md", "preview bytes", extra.group(1), 3 / 4, percent=True)
